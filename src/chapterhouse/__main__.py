@@ -1,0 +1,5 @@
+"""`python -m chapterhouse` is the CLI."""
+
+from chapterhouse.cli import main
+
+main()

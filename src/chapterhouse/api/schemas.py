@@ -1,0 +1,228 @@
+"""Request and response bodies. Responses are built from ORM rows or library dataclasses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from chapterhouse.db.library import ChapterView
+from chapterhouse.db.models import IngestionJob
+
+T = TypeVar("T")
+
+# The values of `JobStatus.ALL`, spelled out so OpenAPI lists them (a test keeps them in step).
+JobStatusName = Literal["queued", "crawling", "saving", "done", "partial", "failed"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands timestamps back naive; they were written in UTC, so say so.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+class Schema(BaseModel):
+    """Base of response models: readable from ORM objects and dataclasses."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Error(BaseModel):
+    """Every error body has a human-readable `detail`."""
+
+    detail: str
+
+
+class UnsupportedSiteErrorBody(Error):
+    """A URL on a site chapterhouse cannot crawl, with the sites it can."""
+
+    supported_sites: list[str]
+
+
+class ValidationErrorItem(BaseModel):
+    """One rejected field."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorBody(Error):
+    """A request that failed validation: `detail` sums up `errors`."""
+
+    errors: list[ValidationErrorItem]
+
+
+class PageOf(BaseModel, Generic[T]):
+    """One page of a listing."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class IngestRequest(BaseModel):
+    """A novel (or chapter) URL to ingest."""
+
+    url: str = Field(examples=["https://www.royalroad.com/fiction/21220/mother-of-learning"])
+
+
+class Progress(BaseModel):
+    """Chapters saved so far out of the chapters found (null until the novel page is read)."""
+
+    done: int
+    total: int | None
+
+
+class JobOut(BaseModel):
+    """An ingestion job as the API shows it."""
+
+    job_id: int
+    status: JobStatusName
+    url: str
+    site: str
+    novel_slug: str | None
+    progress: Progress
+    attempts: int
+    error: str | None
+    failed_chapters: list[dict[str, Any]]
+    stats: dict[str, int]
+    rq_job_id: str | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None
+
+    @classmethod
+    def from_job(cls, job: IngestionJob, **extra: Any) -> JobOut:
+        """Build from a job row whose `novel` relationship is loaded."""
+        return cls.model_validate(
+            {
+                "job_id": job.id,
+                "status": job.status,
+                "url": job.url,
+                "site": job.site,
+                "novel_slug": job.novel.slug if job.novel is not None else None,
+                "progress": {"done": job.chapters_done, "total": job.chapters_total},
+                "attempts": job.attempts,
+                "error": job.error,
+                "failed_chapters": job.failed_chapters or [],
+                "stats": job.stats or {},
+                "rq_job_id": job.rq_job_id,
+                "created_at": job.created_at,
+                "started_at": job.started_at,
+                "finished_at": job.finished_at,
+                **extra,
+            }
+        )
+
+
+class SubmittedJob(JobOut):
+    """The job a submission led to; `created` is false when it was already active."""
+
+    created: bool
+
+
+class HealthChecks(BaseModel):
+    """Per-service state: `ok`, or `unavailable: <reason>`."""
+
+    database: str
+    redis: str
+    workers: int
+
+
+class Health(BaseModel):
+    """Overall state and each check."""
+
+    status: Literal["healthy", "unhealthy"]
+    checks: HealthChecks
+
+
+class GenreRef(Schema):
+    """A genre as novels list it."""
+
+    slug: str
+    name: str
+
+
+class GenreOut(GenreRef):
+    """A genre with its number of stored novels."""
+
+    novel_count: int
+
+
+class NovelSummary(Schema):
+    """A novel in a listing."""
+
+    slug: str
+    title: str
+    author: str | None
+    site: str
+    url: str
+    status: str | None
+    cover_url: str | None
+    word_count: int
+    chapter_count: int
+    genres: list[GenreRef]
+    updated_at: UtcDatetime
+
+
+class NovelOut(NovelSummary):
+    """Everything stored about a novel."""
+
+    synopsis: str | None
+    author_url: str | None
+    novel_type: str | None
+    language: str | None
+    rating: float | None
+    content_warnings: list[str]
+    created_at: UtcDatetime
+
+
+class ChapterSummary(Schema):
+    """A table-of-contents entry."""
+
+    number: int
+    title: str
+    url: str
+    published_at: UtcDatetime | None
+    word_count: int
+
+
+class NovelRefOut(Schema):
+    """The novel a chapter belongs to."""
+
+    slug: str
+    title: str
+
+
+class ChapterOut(ChapterSummary):
+    """A chapter's clean HTML, author notes and neighbours in reading order."""
+
+    content: str
+    note_before: str | None
+    note_after: str | None
+    prev: int | None
+    next: int | None
+    novel: NovelRefOut
+
+    @classmethod
+    def from_view(cls, view: ChapterView) -> ChapterOut:
+        """Build from a library chapter view."""
+        chapter = view.chapter
+        return cls(
+            number=chapter.number,
+            title=chapter.title,
+            url=chapter.url,
+            published_at=chapter.published_at,
+            word_count=chapter.word_count,
+            content=chapter.content,
+            note_before=chapter.note_before,
+            note_after=chapter.note_after,
+            prev=view.prev,
+            next=view.next,
+            novel=NovelRefOut.model_validate(view.novel),
+        )

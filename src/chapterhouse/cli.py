@@ -1,0 +1,294 @@
+"""The `chapterhouse` command line. It calls services; errors end as one red line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Annotated
+
+import typer
+from redis.exceptions import RedisError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from chapterhouse.config import Settings, get_settings
+from chapterhouse.db.models import IngestionJob, JobStatus
+from chapterhouse.errors import ChapterhouseError
+from chapterhouse.services import Runtime
+
+app = typer.Typer(
+    help="chapterhouse: ingest web novels into your own library.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one red line and return the exit to raise."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+@contextmanager
+def runtime() -> Iterator[Runtime]:
+    """Connections for one command; known errors become one red line, never a traceback."""
+    rt: Runtime | None = None
+    try:
+        rt = Runtime(get_settings())
+        yield rt
+    except ChapterhouseError as exc:
+        raise fail(exc.message) from None
+    except SQLAlchemyError as exc:
+        first_line = str(exc.orig or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise fail(f"the database is unavailable: {first_line}") from None
+    except RedisError as exc:
+        raise fail(f"Redis is unavailable: {exc}") from None
+    except ValueError as exc:  # settings that do not parse
+        raise fail(str(exc).splitlines()[0]) from None
+    finally:
+        if rt is not None:
+            rt.close()
+
+
+def job_line(job: IngestionJob) -> str:
+    """One line describing a job's state."""
+    total = "?" if job.chapters_total is None else job.chapters_total
+    slug = job.novel.slug if job.novel else "-"
+    text = f"job {job.id} {job.status} {job.chapters_done}/{total} chapters, novel {slug}"
+    return f"{text}: {job.error}" if job.error else text
+
+
+@app.command()
+def up(workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1) -> None:
+    """Migrate, make sure Redis answers (starting a local one if need be), run API + worker."""
+    from chapterhouse.launcher import run_stack
+
+    with runtime() as rt:
+        _migrate(rt)
+        out.print(f"API on http://{rt.settings.api_host}:{rt.settings.api_port}  (Ctrl-C stops)")
+        code = run_stack(rt.settings, workers=workers)
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "chapterhouse.api.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="exit when the queue is empty")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes to run")] = 1,
+    max_jobs: Annotated[int | None, typer.Option(help="exit after this many jobs")] = None,
+) -> None:
+    """Process ingestion jobs from the queue."""
+    from chapterhouse.queue.worker import run_worker, run_worker_processes
+
+    if workers > 1:
+        raise typer.Exit(run_worker_processes(workers, burst=burst))
+    with runtime() as rt:
+        run_worker(rt.settings, burst=burst, max_jobs=max_jobs)
+
+
+@app.command()
+def ingest(
+    url: str,
+    wait: Annotated[bool, typer.Option(help="show progress until the job ends")] = False,
+    now: Annotated[bool, typer.Option(help="run here, without Redis or a worker")] = False,
+) -> None:
+    """Submit a novel URL for ingestion."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        result = services.submit_ingest(rt, url, enqueue=not now)
+        job = result.job
+        if not result.created:
+            out.print(f"job {job.id} for this novel is already {job.status}")
+        elif not now:
+            out.print(f"job {job.id} queued")
+        if now and result.created:
+            _run_inline(rt.settings, job.id)
+            job = services.get_job(rt, job.id)
+        elif wait:
+            job = _follow(rt, job.id)
+        else:
+            return
+        out.print(job_line(job))
+        if job.status == JobStatus.FAILED:
+            raise typer.Exit(1)
+
+
+def _run_inline(settings: Settings, job_id: int) -> None:
+    from chapterhouse.crawl.ingest import run_job
+    from chapterhouse.errors import CrawlError
+
+    out.print(f"job {job_id}: crawling in this process")
+    # On CrawlError the job row carries the reason, printed by the caller.
+    with suppress(CrawlError):
+        run_job(settings, job_id)
+
+
+def _follow(rt: Runtime, job_id: int) -> IngestionJob:
+    from chapterhouse import services
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out, transient=True) as progress:
+        task = progress.add_task(f"job {job_id} queued", total=None)
+        while True:
+            job = services.get_job(rt, job_id)
+            progress.update(
+                task,
+                description=f"job {job_id} {job.status}",
+                total=job.chapters_total,
+                completed=job.chapters_done,
+            )
+            if job.status in JobStatus.ENDED:
+                return job
+            time.sleep(0.5)
+
+
+@app.command()
+def jobs(
+    status: Annotated[str | None, typer.Option(help="only jobs with this status")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """List ingestion jobs, newest first."""
+    from chapterhouse import services
+
+    if status is not None and status not in JobStatus.ALL:
+        raise fail(f"unknown status {status!r}; one of: {', '.join(JobStatus.ALL)}")
+    with runtime() as rt:
+        page = services.list_jobs(rt, status=status, limit=limit)
+    table = Table("id", "status", "progress", "attempts", "novel", "url", "error")
+    for job in page.items:
+        total = "?" if job.chapters_total is None else str(job.chapters_total)
+        table.add_row(
+            str(job.id),
+            job.status,
+            f"{job.chapters_done}/{total}",
+            str(job.attempts),
+            job.novel.slug if job.novel else "",
+            job.url,
+            job.error or "",
+        )
+    out.print(table)
+    out.print(f"{len(page.items)} of {page.total} jobs")
+
+
+@app.command("job")
+def show_job(job_id: int) -> None:
+    """Show one job."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        job = services.get_job(rt, job_id)
+    out.print(job_line(job))
+    for label, value in (
+        ("url", job.url),
+        ("attempts", job.attempts),
+        ("created", job.created_at),
+        ("started", job.started_at),
+        ("finished", job.finished_at),
+        ("rq job", job.rq_job_id),
+        ("stats", job.stats or ""),
+    ):
+        out.print(f"  {label:<9} {value if value is not None else '-'}")
+    for failure in job.failed_chapters or []:
+        out.print(f"  [yellow]failed chapter {failure['number']}[/yellow] {failure['error']}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest."""
+    with runtime() as rt:
+        _migrate(rt)
+
+
+def _migrate(rt: Runtime) -> None:
+    from chapterhouse.db.migrate import current_revision, upgrade_to_head
+
+    upgrade_to_head(rt.engine)
+    out.print(f"database at migration {current_revision(rt.engine)}")
+
+
+@app.command()
+def sites() -> None:
+    """List the supported sites."""
+    with runtime() as rt:
+        table = Table("site", "name", "domains", "politeness", "example", "limits")
+        for site in rt.registry.sites.values():
+            table.add_row(
+                site.name,
+                site.title,
+                ", ".join(site.domains),
+                f"{site.concurrency} at a time, {site.download_delay:g} s apart",
+                site.example_url,
+                site.limits,
+            )
+    out.print(table)
+
+
+@app.command()
+def queue() -> None:
+    """Show the ingestion queue's registries and the workers."""
+    from chapterhouse.queue.status import queue_status
+
+    with runtime() as rt:
+        status = queue_status(rt.queue)
+    table = Table("registry", "jobs")
+    for name, count in status.counts.items():
+        table.add_row(name, str(count))
+    out.print(table)
+    workers = Table("worker", "state", "current job", "successful", "failed")
+    for w in status.workers:
+        workers.add_row(w.name, w.state, w.current_job or "", str(w.successful), str(w.failed))
+    out.print(workers)
+
+
+@app.command()
+def doctor(
+    probe_timeout: Annotated[float, typer.Option(help="seconds to wait for a worker")] = 15,
+) -> None:
+    """Check Redis, the queue, the site registry, the database and the workers."""
+    from chapterhouse.doctor import run_checks
+
+    with runtime() as rt:
+        results = run_checks(rt, probe_timeout=probe_timeout)
+    for check in results:
+        mark = "[green]✓[/green]" if check.ok else "[red]✗[/red]"
+        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+    if not all(check.ok for check in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

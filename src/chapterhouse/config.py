@@ -1,0 +1,104 @@
+"""The one settings object. Nothing else in chapterhouse reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting chapterhouse knows, read once from the environment (or `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHAPTERHOUSE_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+    )
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CHAPTERHOUSE_DATABASE_URL")
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        validation_alias=AliasChoices("REDIS_URL", "CHAPTERHOUSE_REDIS_URL"),
+    )
+    data_dir: Path = Path("data")
+    queue_name: str = "ingestion"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # host[:port]=site pairs, comma separated: extra hosts (mirrors, test servers) for a site.
+    site_hosts: str = ""
+    user_agent: str = "chapterhouse/0.1 (+https://github.com/chapterhouse/chapterhouse)"
+    contact: str = ""
+    # None: each site's own politeness default; 0 turns the delay off (benchmarks, local mirrors).
+    download_delay: float | None = None
+    request_timeout: float = 30.0
+    request_retries: int = 2
+    robots_txt_obey: bool = True
+    job_timeout: int = 6 * 3600
+    max_url_length: int = 2048
+    log_level: str = "INFO"
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database, or a SQLite file in the data directory."""
+        if self.database_url:
+            return _sqlalchemy_url(self.database_url)
+        return f"sqlite:///{self.data_dir.resolve() / 'chapterhouse.db'}"
+
+    @property
+    def extra_site_hosts(self) -> dict[str, str]:
+        """`CHAPTERHOUSE_SITE_HOSTS` parsed into {host[:port]: site name}."""
+        pairs: dict[str, str] = {}
+        for item in self.site_hosts.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            host, sep, site = item.partition("=")
+            if not sep or not host.strip() or not site.strip():
+                raise ValueError(f"CHAPTERHOUSE_SITE_HOSTS entry {item!r} is not host=site")
+            pairs[host.strip().lower()] = site.strip().lower()
+        return pairs
+
+    @property
+    def full_user_agent(self) -> str:
+        """The User-Agent sent to sites: the project, plus the operator's contact when set."""
+        if self.contact:
+            return f"{self.user_agent} contact: {self.contact}"
+        return self.user_agent
+
+
+def _sqlalchemy_url(url: str) -> str:
+    # Users paste libpq-style URLs; route them to psycopg 3, the driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by `***`, fit for logs and `doctor`."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Build the settings once per process; call sites receive them as a parameter."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Crawling: the site registry (Scrapy-free) and the Scrapy machinery that uses it."""

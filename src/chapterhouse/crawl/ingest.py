@@ -1,0 +1,97 @@
+"""One ingestion job, start to end: mark it started, crawl, total up, mark it ended."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chapterhouse.config import Settings
+from chapterhouse.crawl.recorder import JobRecorder
+from chapterhouse.crawl.registry import SiteRegistry
+from chapterhouse.db import store
+from chapterhouse.db.engine import make_engine, make_session_factory
+from chapterhouse.db.jobs import get_job, set_job
+from chapterhouse.db.models import JobStatus, utcnow
+from chapterhouse.errors import CrawlError
+
+log = logging.getLogger(__name__)
+
+
+def run_job(settings: Settings, job_id: int) -> str:
+    """Crawl and store the job's novel; return the final status or raise CrawlError."""
+    from chapterhouse.crawl.runner import run_spider  # Scrapy is only imported here, in the horse
+
+    engine = make_engine(settings)
+    sessions = make_session_factory(engine)
+    try:
+        with sessions() as session:
+            job = get_job(session, job_id)
+            registry = SiteRegistry(settings.extra_site_hosts, settings.max_url_length)
+            site, ref = registry.resolve(job.url)
+            set_job(
+                session,
+                job_id,
+                status=JobStatus.CRAWLING,
+                attempts=job.attempts + 1,
+                started_at=utcnow(),
+                finished_at=None,
+                error=None,
+                failed_chapters=[],
+            )
+            novel_id = store.find_novel_id(session, ref.site, ref.site_novel_id)
+            held = store.stored_listing(session, novel_id) if novel_id else {}
+
+        recorder = JobRecorder(sessions, job_id, held)
+        outcome = run_spider(settings, site, ref, recorder)
+        if outcome.store_error is not None:
+            raise outcome.store_error
+        if outcome.fatal_error or recorder.novel_id is None:
+            reason = outcome.fatal_error or f"{ref.url}: the crawl ended without the novel page"
+            with sessions() as session:
+                set_job(
+                    session, job_id, status=JobStatus.FAILED, error=reason, finished_at=utcnow()
+                )
+            raise CrawlError(reason)
+
+        with sessions() as session:
+            set_job(session, job_id, status=JobStatus.SAVING)
+            store.renumber(session, recorder.novel_id, outcome.listing)
+            store.refresh_totals(session, recorder.novel_id)
+            session.commit()
+            status = JobStatus.PARTIAL if outcome.failed_chapters else JobStatus.DONE
+            error = (
+                f"{len(outcome.failed_chapters)} chapter(s) could not be fetched"
+                if outcome.failed_chapters
+                else None
+            )
+            set_job(
+                session,
+                job_id,
+                status=status,
+                error=error,
+                stats=dict(outcome.counts),
+                finished_at=utcnow(),
+            )
+        log.info("job %s: %s %s", job_id, status, outcome.counts)
+        return status
+    finally:
+        engine.dispose()
+
+
+def record_attempt_failure(settings: Settings, job_id: int, reason: str, *, final: bool) -> None:
+    """Note a failed attempt: `failed` when no retry is left, else back to `queued`."""
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            if final:
+                set_job(
+                    session, job_id, status=JobStatus.FAILED, error=reason, finished_at=utcnow()
+                )
+            else:
+                set_job(session, job_id, status=JobStatus.QUEUED, error=f"retrying: {reason}")
+    except SQLAlchemyError:
+        # The database itself is what failed; the reconciler puts the row right later.
+        log.exception("job %s: could not record the failed attempt", job_id)
+    finally:
+        engine.dispose()

@@ -1,0 +1,89 @@
+"""Records a crawl's progress on its job row and stores what the spider yields."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from chapterhouse.db import store
+from chapterhouse.db.jobs import set_job
+from chapterhouse.db.models import IngestionJob
+from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CrawlOutcome:
+    """How a crawl went: a fatal error ends the job; chapter failures make it partial."""
+
+    fatal_error: str | None = None
+    store_error: BaseException | None = None  # a database failure: the attempt is retried
+    failed_chapters: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"new": 0, "updated": 0, "unchanged": 0, "failed": 0}
+    )
+    listing: list[ChapterRef] = field(default_factory=list)
+
+
+class JobRecorder:
+    """The spider's window onto storage: what to fetch, and where results go."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        job_id: int,
+        held: dict[str, store.StoredListing],
+    ) -> None:
+        self.sessions = sessions
+        self.job_id = job_id
+        self.held = held
+        self.novel_id: int | None = None
+        self.outcome = CrawlOutcome()
+        self.done = 0
+
+    def to_fetch(self, novel: NovelData) -> list[ChapterRef]:
+        """Chapters that are new or whose listing changed since we stored them."""
+        return [
+            ref
+            for ref in novel.chapters
+            if store.needs_fetch(ref, self.held.get(ref.site_chapter_id))
+        ]
+
+    def novel(self, data: NovelData) -> None:
+        """Store the novel's metadata and announce how many chapters this job will fetch."""
+        fetching = self.to_fetch(data)
+        self.outcome.listing = list(data.chapters)
+        self.outcome.counts["unchanged"] = len(data.chapters) - len(fetching)
+        with self.sessions() as session:
+            novel = store.upsert_novel(session, data)
+            self.novel_id = novel.id
+            session.query(IngestionJob).filter(IngestionJob.id == self.job_id).update(
+                {"novel_id": novel.id, "chapters_total": len(fetching), "chapters_done": 0}
+            )
+            session.commit()
+
+    def chapter(self, data: ChapterData) -> None:
+        """Store one chapter and count it towards the job's progress, in one transaction."""
+        assert self.novel_id is not None, "chapters arrive after their novel"
+        with self.sessions() as session:
+            outcome = store.save_chapter(session, self.novel_id, data)
+            self.done += 1
+            session.query(IngestionJob).filter(IngestionJob.id == self.job_id).update(
+                {"chapters_done": self.done}
+            )
+            session.commit()
+        self.outcome.counts[outcome] += 1
+
+    def chapter_failed(self, ref: ChapterRef, reason: str) -> None:
+        """Remember a chapter that could not be fetched; the job will end partial."""
+        log.warning("job %s: chapter %s failed: %s", self.job_id, ref.url, reason)
+        self.outcome.counts["failed"] += 1
+        self.outcome.failed_chapters.append(
+            {"number": ref.number, "title": ref.title, "url": ref.url, "error": reason}
+        )
+        with self.sessions() as session:
+            set_job(session, self.job_id, failed_chapters=list(self.outcome.failed_chapters))

@@ -1,0 +1,82 @@
+"""Maps URLs to sites. Every module in `crawl/sites/` is imported and its Site subclasses kept."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from urllib.parse import SplitResult, urlsplit
+
+from chapterhouse.crawl import sites as sites_package
+from chapterhouse.crawl.site import NovelRef, Site
+from chapterhouse.errors import InvalidUrlError, UnsupportedSiteError
+
+
+def discover_sites() -> list[type[Site]]:
+    """Import every site module and return the Site subclasses they define, by name."""
+    found: dict[str, type[Site]] = {}
+    for module_info in pkgutil.iter_modules(sites_package.__path__):
+        module = importlib.import_module(f"{sites_package.__name__}.{module_info.name}")
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, Site)
+                and value is not Site
+                and value.__module__ == module.__name__
+                and getattr(value, "name", None)
+            ):
+                if value.name in found:
+                    raise RuntimeError(f"two sites are named {value.name!r}")
+                found[value.name] = value
+    return [found[name] for name in sorted(found)]
+
+
+class SiteRegistry:
+    """Domain → site lookup, with extra hosts (mirrors, test servers) from the settings."""
+
+    def __init__(self, extra_hosts: dict[str, str] | None = None, max_url_length: int = 2048):
+        self.sites: dict[str, Site] = {cls.name: cls() for cls in discover_sites()}
+        self.max_url_length = max_url_length
+        self._by_host: dict[str, Site] = {}
+        for site in self.sites.values():
+            for domain in site.domains:
+                if domain in self._by_host:
+                    raise RuntimeError(f"{domain} is claimed by two sites")
+                self._by_host[domain] = site
+        for host, name in (extra_hosts or {}).items():
+            if name not in self.sites:
+                raise ValueError(f"CHAPTERHOUSE_SITE_HOSTS names unknown site {name!r}")
+            self._by_host[host] = self.sites[name]
+
+    def get(self, name: str) -> Site:
+        """The site registered under `name`."""
+        return self.sites[name]
+
+    def resolve(self, url: str) -> tuple[Site, NovelRef]:
+        """Validate a submitted URL and resolve it to its site and canonical novel."""
+        parts = self._split(url)
+        host = (parts.hostname or "").lower()
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        site = self._by_host.get(netloc) or self._by_host.get(host)
+        if site is None:
+            raise UnsupportedSiteError(host, [s.title for s in self.sites.values()])
+        clean = parts._replace(netloc=netloc, query="", fragment="")
+        return site, site.novel_ref(clean)
+
+    def _split(self, url: str) -> SplitResult:
+        if not isinstance(url, str) or not url.strip():
+            raise InvalidUrlError("url must be a non-empty string")
+        url = url.strip()
+        if len(url) > self.max_url_length:
+            raise InvalidUrlError(f"url is longer than {self.max_url_length} characters")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError as exc:
+            raise InvalidUrlError(f"{url[:100]!r} is not a valid URL: {exc}") from None
+        if parts.scheme.lower() not in ("http", "https"):
+            raise InvalidUrlError(f"{url[:100]!r} is not an http(s) URL")
+        if not parts.hostname:
+            raise InvalidUrlError(f"{url[:100]!r} has no host")
+        if parts.username or parts.password:
+            raise InvalidUrlError("URLs with a user name or password are not accepted")
+        return parts._replace(scheme=parts.scheme.lower())

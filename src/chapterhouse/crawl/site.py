@@ -1,0 +1,69 @@
+"""What a site file provides. Importing this module never imports Scrapy.
+
+A site's parse methods take any response with Scrapy's selector interface
+(`.url`, `.status`, `.text`, `.css()`, `.xpath()`, `.urljoin()`): Scrapy's
+`HtmlResponse` in the crawler, the same class over fixture pages in tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+from urllib.parse import SplitResult
+
+from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+
+
+class PageResponse(Protocol):
+    """The slice of Scrapy's TextResponse that parsers use."""
+
+    url: str
+    status: int
+
+    @property
+    def text(self) -> str: ...
+
+    def css(self, query: str) -> Any: ...
+
+    def xpath(self, query: str, **kwargs: Any) -> Any: ...
+
+    def urljoin(self, url: str) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NovelRef:
+    """A submitted URL resolved to the novel it names."""
+
+    site: str
+    site_novel_id: str
+    url: str  # canonical novel page URL, the one the spider starts from
+
+    @property
+    def key(self) -> str:
+        """Identity of the novel across URL spellings: `site:id`."""
+        return f"{self.site}:{self.site_novel_id}"
+
+
+class Site:
+    """One supported site. Subclasses in `crawl/sites/` are registered automatically."""
+
+    name: ClassVar[str]  # short id used in settings and the database, e.g. "royalroad"
+    title: ClassVar[str]  # display name, e.g. "Royal Road"
+    domains: ClassVar[tuple[str, ...]]  # hosts the site answers on; the first is canonical
+    example_url: ClassVar[str]
+    limits: ClassVar[str] = ""  # known limits, shown by `chapterhouse sites`
+    # Politeness defaults: at most `concurrency` requests at once, `download_delay` s apart.
+    download_delay: ClassVar[float] = 1.0
+    concurrency: ClassVar[int] = 1
+
+    def novel_ref(self, url: SplitResult) -> NovelRef:
+        """Resolve a novel or chapter URL on this site to its novel; raise InvalidUrlError."""
+        raise NotImplementedError
+
+    def parse_novel(self, response: PageResponse) -> NovelData:
+        """Parse the novel page; raise NovelMissingError or LayoutError."""
+        raise NotImplementedError
+
+    def parse_chapter(self, response: PageResponse, ref: ChapterRef) -> ChapterData:
+        """Parse a chapter page; raise LayoutError when the content is not found."""
+        raise NotImplementedError

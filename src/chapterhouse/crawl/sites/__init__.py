@@ -1,0 +1,1 @@
+"""One module per supported site; each is discovered by `crawl.registry`."""

@@ -1,0 +1,1 @@
+"""Storage: engine construction, ORM models and the repository of queries."""

@@ -1,0 +1,56 @@
+"""Queries and state changes of ingestion jobs. The job row is the truth about status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from chapterhouse.db.models import IngestionJob, JobStatus, utcnow
+from chapterhouse.errors import JobNotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """One page of jobs, newest first, with the total matching the filter."""
+
+    items: list[IngestionJob]
+    total: int
+
+
+def get_job(session: Session, job_id: int) -> IngestionJob:
+    """The job with this id, or JobNotFoundError."""
+    job = session.get(IngestionJob, job_id)
+    if job is None:
+        raise JobNotFoundError(f"no ingestion job has id {job_id}")
+    return job
+
+
+def find_active_job(session: Session, novel_key: str) -> IngestionJob | None:
+    """The queued or running job for this novel, if any."""
+    return session.scalars(
+        select(IngestionJob)
+        .where(IngestionJob.novel_key == novel_key, IngestionJob.status.in_(JobStatus.ACTIVE))
+        .order_by(IngestionJob.id.desc())
+        .limit(1)
+    ).first()
+
+
+def list_jobs(session: Session, *, status: str | None, limit: int, offset: int) -> JobPage:
+    """Jobs newest first, optionally of one status."""
+    query = select(IngestionJob)
+    count = select(func.count()).select_from(IngestionJob)
+    if status:
+        query = query.where(IngestionJob.status == status)
+        count = count.where(IngestionJob.status == status)
+    items = session.scalars(query.order_by(IngestionJob.id.desc()).limit(limit).offset(offset))
+    return JobPage(items=list(items.unique()), total=session.scalar(count) or 0)
+
+
+def set_job(session: Session, job_id: int, **values: Any) -> None:
+    """Update columns of one job and commit, so readers see progress at once."""
+    values.setdefault("updated_at", utcnow())
+    session.execute(update(IngestionJob).where(IngestionJob.id == job_id).values(**values))
+    session.commit()

@@ -1,0 +1,153 @@
+"""ORM models. The schema itself comes only from the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, the only clock the models use."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every chapterhouse table."""
+
+
+class JobStatus:
+    """The states an ingestion job moves through."""
+
+    QUEUED = "queued"
+    CRAWLING = "crawling"
+    SAVING = "saving"
+    DONE = "done"
+    PARTIAL = "partial"  # done, but some chapters failed
+    FAILED = "failed"
+
+    ACTIVE = (QUEUED, CRAWLING, SAVING)
+    ENDED = (DONE, PARTIAL, FAILED)
+    ALL = (QUEUED, CRAWLING, SAVING, DONE, PARTIAL, FAILED)
+
+
+class Novel(Base):
+    __tablename__ = "novels"
+    __table_args__ = (UniqueConstraint("site", "site_novel_id", name="uq_novels_site_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    site_novel_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))
+    slug: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(512))
+    author: Mapped[str | None] = mapped_column(String(255))
+    author_url: Mapped[str | None] = mapped_column(String(2048))
+    synopsis: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(32))
+    novel_type: Mapped[str | None] = mapped_column(String(32))
+    cover_url: Mapped[str | None] = mapped_column(String(2048))
+    language: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[float | None] = mapped_column(Float)
+    site_word_count: Mapped[int | None] = mapped_column(Integer)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    chapter_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    genres: Mapped[list[Genre]] = relationship(
+        secondary="novel_genres", order_by="Genre.name", lazy="selectin"
+    )
+
+
+class Chapter(Base):
+    __tablename__ = "chapters"
+    __table_args__ = (
+        UniqueConstraint("novel_id", "site_chapter_id", name="uq_chapters_site_id"),
+        Index("ix_chapters_novel_number", "novel_id", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    novel_id: Mapped[int] = mapped_column(ForeignKey("novels.id", ondelete="CASCADE"))
+    site_chapter_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str] = mapped_column(String(2048))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    content: Mapped[str] = mapped_column(Text, default="")
+    note_before: Mapped[str | None] = mapped_column(Text)
+    note_after: Mapped[str | None] = mapped_column(Text)
+    raw_html: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    cleaner_version: Mapped[int] = mapped_column(Integer, default=0)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Genre(Base):
+    __tablename__ = "genres"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class NovelGenre(Base):
+    __tablename__ = "novel_genres"
+
+    novel_id: Mapped[int] = mapped_column(
+        ForeignKey("novels.id", ondelete="CASCADE"), primary_key=True
+    )
+    genre_id: Mapped[int] = mapped_column(
+        ForeignKey("genres.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class IngestionJob(Base):
+    __tablename__ = "ingestion_jobs"
+    __table_args__ = (
+        Index("ix_ingestion_jobs_status_id", "status", "id"),
+        Index("ix_ingestion_jobs_novel_key_status", "novel_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    site: Mapped[str] = mapped_column(String(32))
+    novel_key: Mapped[str] = mapped_column(String(128))  # site:site_novel_id
+    novel_id: Mapped[int | None] = mapped_column(ForeignKey("novels.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    chapters_done: Mapped[int] = mapped_column(Integer, default=0)
+    chapters_total: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    failed_chapters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # new / updated / unchanged chapter counts of this run
+    stats: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    rq_job_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+    novel: Mapped[Novel | None] = relationship(lazy="joined")

@@ -1,0 +1,183 @@
+"""Writes made by a crawl: novel and genre upserts, chapter upserts, totals.
+
+Every write is an upsert keyed by the site's ids, so running a job twice stores nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from chapterhouse.content.normalize import (
+    CLEANER_VERSION,
+    clean_html,
+    content_hash,
+    genre_name,
+    genre_slug,
+    slugify,
+    word_count,
+)
+from chapterhouse.db.models import Chapter, Genre, Novel, NovelGenre, utcnow
+from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+
+
+@dataclass(frozen=True, slots=True)
+class StoredListing:
+    """What we already hold of a chapter, to decide whether it must be fetched again."""
+
+    title: str
+    published_at: datetime | None
+    has_content: bool
+
+
+def find_novel_id(session: Session, site: str, site_novel_id: str) -> int | None:
+    """The stored novel's id, if we have it."""
+    return session.scalar(
+        select(Novel.id).where(Novel.site == site, Novel.site_novel_id == site_novel_id)
+    )
+
+
+def stored_listing(session: Session, novel_id: int) -> dict[str, StoredListing]:
+    """site_chapter_id → what we hold, for incremental updates."""
+    rows = session.execute(
+        select(
+            Chapter.site_chapter_id, Chapter.title, Chapter.published_at, Chapter.content_hash
+        ).where(Chapter.novel_id == novel_id)
+    )
+    return {
+        row.site_chapter_id: StoredListing(
+            row.title, _utc(row.published_at), bool(row.content_hash)
+        )
+        for row in rows
+    }
+
+
+def needs_fetch(ref: ChapterRef, held: StoredListing | None) -> bool:
+    """New chapters, chapters never fetched, and chapters whose listing changed."""
+    if held is None or not held.has_content:
+        return True
+    return held.title != ref.title or held.published_at != _utc(ref.published_at)
+
+
+def upsert_novel(session: Session, data: NovelData) -> Novel:
+    """Create or update the novel and its genres; the slug is kept once given."""
+    novel = session.scalars(
+        select(Novel).where(Novel.site == data.site, Novel.site_novel_id == data.site_novel_id)
+    ).first()
+    if novel is None:
+        novel = Novel(
+            site=data.site,
+            site_novel_id=data.site_novel_id,
+            slug=_free_slug(session, slugify(data.title), data.site_novel_id),
+        )
+        session.add(novel)
+    novel.url = data.url
+    novel.title = data.title
+    novel.author = data.author
+    novel.author_url = data.author_url
+    novel.synopsis = data.synopsis
+    novel.status = data.status
+    novel.novel_type = data.novel_type
+    novel.cover_url = data.cover_url
+    novel.language = data.language
+    novel.rating = data.rating
+    novel.site_word_count = data.word_count
+    novel.content_warnings = list(data.content_warnings)
+    session.flush()
+    _set_genres(session, novel.id, data.tags)
+    return novel
+
+
+def _free_slug(session: Session, base: str, site_novel_id: str) -> str:
+    # Two novels may share a title; the site's id makes the second one unique.
+    for candidate in (base, f"{base}-{slugify(site_novel_id)}"):
+        if session.scalar(select(Novel.id).where(Novel.slug == candidate)) is None:
+            return candidate
+    taken = session.scalar(select(func.count()).where(Novel.slug.like(f"{base}-%"))) or 0
+    return f"{base}-{taken + 2}"
+
+
+def _set_genres(session: Session, novel_id: int, names: list[str]) -> None:
+    wanted: dict[str, str] = {}
+    for name in names:
+        slug = genre_slug(name)
+        if slug:
+            wanted.setdefault(slug, genre_name(name))
+    existing = {
+        g.slug: g for g in session.scalars(select(Genre).where(Genre.slug.in_(list(wanted))))
+    }
+    for slug, name in wanted.items():
+        if slug not in existing:
+            genre = Genre(slug=slug, name=name)
+            session.add(genre)
+            existing[slug] = genre
+    session.flush()
+    session.execute(delete(NovelGenre).where(NovelGenre.novel_id == novel_id))
+    session.add_all(NovelGenre(novel_id=novel_id, genre_id=existing[s].id) for s in wanted)
+    session.flush()
+
+
+def save_chapter(session: Session, novel_id: int, data: ChapterData) -> str:
+    """Clean and upsert one chapter; returns "new", "updated" or "unchanged"."""
+    ref = data.ref
+    content = clean_html(data.raw_html, ref.url)
+    digest = content_hash(content)
+    chapter = session.scalars(
+        select(Chapter).where(
+            Chapter.novel_id == novel_id, Chapter.site_chapter_id == ref.site_chapter_id
+        )
+    ).first()
+    outcome = "unchanged"
+    if chapter is None:
+        chapter = Chapter(novel_id=novel_id, site_chapter_id=ref.site_chapter_id)
+        session.add(chapter)
+        outcome = "new"
+    elif chapter.content_hash != digest or chapter.title != ref.title:
+        outcome = "updated"
+    chapter.number = ref.number
+    chapter.title = ref.title
+    chapter.url = ref.url
+    chapter.published_at = ref.published_at
+    chapter.raw_html = data.raw_html
+    chapter.content = content
+    chapter.content_hash = digest
+    chapter.cleaner_version = CLEANER_VERSION
+    chapter.word_count = word_count(content)
+    chapter.note_before = (
+        clean_html(data.note_before_html, ref.url) if data.note_before_html else None
+    )
+    chapter.note_after = clean_html(data.note_after_html, ref.url) if data.note_after_html else None
+    chapter.fetched_at = utcnow()
+    return outcome
+
+
+def renumber(session: Session, novel_id: int, refs: list[ChapterRef]) -> None:
+    """Keep stored chapters' positions in step with the site's table of contents."""
+    positions = {ref.site_chapter_id: ref.number for ref in refs}
+    for chapter in session.scalars(select(Chapter).where(Chapter.novel_id == novel_id)):
+        number = positions.get(chapter.site_chapter_id)
+        if number is not None and chapter.number != number:
+            chapter.number = number
+
+
+def refresh_totals(session: Session, novel_id: int) -> None:
+    """Recount the novel's chapters and words from what is stored."""
+    count, words = session.execute(
+        select(func.count(Chapter.id), func.coalesce(func.sum(Chapter.word_count), 0)).where(
+            Chapter.novel_id == novel_id
+        )
+    ).one()
+    novel = session.get(Novel, novel_id)
+    if novel is not None:
+        novel.chapter_count = count
+        novel.word_count = words
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands datetimes back naive; everything we store is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value

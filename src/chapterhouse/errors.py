@@ -1,0 +1,74 @@
+"""One error hierarchy. Each error carries a message fit to show a user as is."""
+
+from __future__ import annotations
+
+
+class ChapterhouseError(Exception):
+    """Base of every error chapterhouse raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidUrlError(ChapterhouseError):
+    """The submitted text is not an http(s) URL we can use."""
+
+
+class UnsupportedSiteError(ChapterhouseError):
+    """The URL's host belongs to no registered site."""
+
+    def __init__(self, host: str, supported: list[str]) -> None:
+        super().__init__(
+            f"{host or 'this URL'} is not a supported site; supported sites: "
+            + ", ".join(supported)
+        )
+        self.host = host
+        self.supported = supported
+
+
+class NotFoundError(ChapterhouseError):
+    """Something the user named does not exist."""
+
+
+class JobNotFoundError(NotFoundError):
+    """No ingestion job has that id."""
+
+
+class NovelNotFoundError(NotFoundError):
+    """No stored novel has that slug."""
+
+
+class ChapterNotFoundError(NotFoundError):
+    """The novel has no chapter with that number."""
+
+
+class GenreNotFoundError(NotFoundError):
+    """No genre has that slug."""
+
+
+class ServiceUnavailableError(ChapterhouseError):
+    """A backing service (Redis, the database) does not answer."""
+
+
+class QueueUnavailableError(ServiceUnavailableError):
+    """Redis does not answer, so nothing can be queued."""
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database does not answer."""
+
+
+class CrawlError(ChapterhouseError):
+    """A crawl could not produce the novel; the message names the page and the reason."""
+
+
+class NovelMissingError(CrawlError):
+    """The site says the novel does not exist."""
+
+
+class LayoutError(CrawlError):
+    """A page no longer has the markup the spider expects."""

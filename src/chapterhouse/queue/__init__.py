@@ -1,0 +1,1 @@
+"""RQ wiring: connections, enqueueing, the task entry points and the worker."""
