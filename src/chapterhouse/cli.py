@@ -223,6 +223,45 @@ def show_job(job_id: int) -> None:
 
 
 @app.command()
+def novels(
+    search: Annotated[str | None, typer.Option(help="title or author contains")] = None,
+    genre: Annotated[str | None, typer.Option(help="genre slug")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List stored novels."""
+    from chapterhouse.db import library
+
+    with runtime() as rt, rt.sessions() as session:
+        page = library.list_novels(session, search=search, genre=genre, limit=limit)
+        table = Table("slug", "title", "author", "site", "status", "chapters", "words")
+        for novel in page.items:
+            table.add_row(
+                novel.slug,
+                novel.title,
+                novel.author or "",
+                novel.site,
+                novel.status or "",
+                str(novel.chapter_count),
+                f"{novel.word_count:,}",
+            )
+    out.print(table)
+    out.print(f"{len(page.items)} of {page.total} novels")
+
+
+@app.command()
+def genres() -> None:
+    """List genres with their number of novels."""
+    from chapterhouse.db import library
+
+    with runtime() as rt, rt.sessions() as session:
+        rows = library.list_genres(session)
+    table = Table("slug", "name", "novels")
+    for row in rows:
+        table.add_row(row.slug, row.name, str(row.novel_count))
+    out.print(table)
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations up to the newest."""
     with runtime() as rt:

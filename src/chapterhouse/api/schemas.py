@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -97,7 +97,7 @@ class JobOut(BaseModel):
     finished_at: UtcDatetime | None
 
     @classmethod
-    def from_job(cls, job: IngestionJob, **extra: Any) -> JobOut:
+    def from_job(cls, job: IngestionJob, **extra: Any) -> Self:
         """Build from a job row whose `novel` relationship is loaded."""
         return cls.model_validate(
             {
