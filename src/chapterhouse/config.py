@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SiteLimit(BaseModel):
+    """Politeness for one site: seconds between requests, requests in flight at once."""
+
+    interval: float = Field(ge=0)
+    concurrency: int = Field(default=1, ge=1)
 
 
 class Settings(BaseSettings):
@@ -38,6 +47,10 @@ class Settings(BaseSettings):
     contact: str = ""
     # None: each site's own politeness default; 0 turns the delay off (benchmarks, local mirrors).
     download_delay: float | None = None
+    # Per-site overrides, JSON: {"royalroad": {"interval": 2.0, "concurrency": 1}}
+    site_limits: dict[str, SiteLimit] = Field(default_factory=dict)
+    backoff_base: float = 5.0  # first cool-down after a 429/503 without Retry-After, doubled after
+    backoff_cap: float = 600.0
     request_timeout: float = 30.0
     request_retries: int = 2
     robots_txt_obey: bool = True
@@ -49,6 +62,16 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None
+
+    @field_validator("site_limits", mode="before")
+    @classmethod
+    def _json_limits(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"CHAPTERHOUSE_SITE_LIMITS is not JSON: {exc}") from None
+        return value
 
     @property
     def effective_database_url(self) -> str:
@@ -71,12 +94,29 @@ class Settings(BaseSettings):
             pairs[host.strip().lower()] = site.strip().lower()
         return pairs
 
+    def limit_for(self, site: SiteDefaults) -> SiteLimit:
+        """The site's politeness: CHAPTERHOUSE_SITE_LIMITS, else its defaults; then the delay."""
+        limit = self.site_limits.get(site.name) or SiteLimit(
+            interval=site.download_delay, concurrency=site.concurrency
+        )
+        if self.download_delay is not None:
+            limit = SiteLimit(interval=self.download_delay, concurrency=limit.concurrency)
+        return limit
+
     @property
     def full_user_agent(self) -> str:
         """The User-Agent sent to sites: the project, plus the operator's contact when set."""
         if self.contact:
             return f"{self.user_agent} contact: {self.contact}"
         return self.user_agent
+
+
+class SiteDefaults(Protocol):
+    """What `limit_for` reads of a site."""
+
+    name: str
+    download_delay: float
+    concurrency: int
 
 
 def _sqlalchemy_url(url: str) -> str:

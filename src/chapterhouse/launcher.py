@@ -11,24 +11,11 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
-from redis.exceptions import RedisError
-
 from chapterhouse.config import Settings, redact_url
 from chapterhouse.errors import QueueUnavailableError
-from chapterhouse.queue.connection import make_redis
+from chapterhouse.queue.connection import redis_answers
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-def redis_answers(settings: Settings) -> bool:
-    """True when Redis at REDIS_URL answers a ping."""
-    client = make_redis(settings)
-    try:
-        return bool(client.ping())
-    except RedisError:
-        return False
-    finally:
-        client.close()
 
 
 def start_local_redis(settings: Settings) -> subprocess.Popen[bytes] | None:

@@ -14,6 +14,7 @@ from chapterhouse.db.engine import make_engine, make_session_factory
 from chapterhouse.db.jobs import get_job, set_job
 from chapterhouse.db.models import JobStatus, utcnow
 from chapterhouse.errors import CrawlError
+from chapterhouse.queue.connection import redis_answers
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def run_job(settings: Settings, job_id: int) -> str:
             held = store.stored_listing(session, novel_id) if novel_id else {}
 
         recorder = JobRecorder(sessions, job_id, held)
-        outcome = run_spider(settings, site, ref, recorder)
+        outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
         if outcome.store_error is not None:
             raise outcome.store_error
         if outcome.fatal_error or recorder.novel_id is None:
@@ -56,7 +57,9 @@ def run_job(settings: Settings, job_id: int) -> str:
 
         with sessions() as session:
             set_job(session, job_id, status=JobStatus.SAVING)
-            store.renumber(session, recorder.novel_id, outcome.listing)
+            outcome.counts["withdrawn"] = store.sync_listing(
+                session, recorder.novel_id, outcome.listing
+            )
             store.refresh_totals(session, recorder.novel_id)
             session.commit()
             status = JobStatus.PARTIAL if outcome.failed_chapters else JobStatus.DONE
@@ -70,6 +73,7 @@ def run_job(settings: Settings, job_id: int) -> str:
                 job_id,
                 status=status,
                 error=error,
+                note=None,
                 stats=dict(outcome.counts),
                 finished_at=utcnow(),
             )

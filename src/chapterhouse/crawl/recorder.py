@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,13 @@ class CrawlOutcome:
     store_error: BaseException | None = None  # a database failure: the attempt is retried
     failed_chapters: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(
-        default_factory=lambda: {"new": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        default_factory=lambda: {
+            "new": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "withdrawn": 0,
+            "failed": 0,
+        }
     )
     listing: list[ChapterRef] = field(default_factory=list)
 
@@ -77,6 +84,15 @@ class JobRecorder:
             )
             session.commit()
         self.outcome.counts[outcome] += 1
+
+    def waiting(self, domain: str, until: float) -> None:
+        """Show on the job that a domain cools down (until=0 clears it)."""
+        note = None
+        if until:
+            moment = datetime.fromtimestamp(until, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            note = f"waiting for {domain} until {moment}"
+        with self.sessions() as session:
+            set_job(session, self.job_id, note=note)
 
     def chapter_failed(self, ref: ChapterRef, reason: str) -> None:
         """Remember a chapter that could not be fetched; the job will end partial."""

@@ -13,16 +13,37 @@ from chapterhouse.crawl.site import NovelRef, Site
 from chapterhouse.crawl.spider import NovelSpider
 
 
-def scrapy_settings(settings: Settings, site: Site) -> dict[str, Any]:
-    """Scrapy settings for one site: polite by default, quiet in our logs."""
-    delay = site.download_delay if settings.download_delay is None else settings.download_delay
+def scrapy_settings(
+    settings: Settings, site: Site, recorder: JobRecorder | None = None, *, shared: bool = True
+) -> dict[str, Any]:
+    """Scrapy settings for one site: polite by default, quiet in our logs.
+
+    With `shared`, the Redis limiter paces every worker together and Scrapy's own delay is off;
+    without Redis (`ingest --now`), Scrapy's per-process delay does the pacing.
+    """
+    limit = settings.limit_for(site)
+    politeness: dict[str, Any] = {
+        "DOWNLOAD_DELAY": limit.interval,
+        "RANDOMIZE_DOWNLOAD_DELAY": False,
+    }
+    if shared:
+        politeness = {
+            "DOWNLOAD_DELAY": 0,
+            "DOWNLOADER_MIDDLEWARES": {"chapterhouse.crawl.politeness.PolitenessMiddleware": 950},
+            "CHAPTERHOUSE_REDIS_URL": settings.redis_url,
+            "CHAPTERHOUSE_INTERVAL": limit.interval,
+            "CHAPTERHOUSE_CONCURRENCY": limit.concurrency,
+            "CHAPTERHOUSE_BACKOFF_BASE": settings.backoff_base,
+            "CHAPTERHOUSE_BACKOFF_CAP": settings.backoff_cap,
+            "CHAPTERHOUSE_ON_WAIT": recorder.waiting if recorder else None,
+        }
     return {
+        **politeness,
         "BOT_NAME": "chapterhouse",
         "USER_AGENT": settings.full_user_agent,
         "ROBOTSTXT_OBEY": settings.robots_txt_obey,
-        "CONCURRENT_REQUESTS": max(site.concurrency, 1),
-        "CONCURRENT_REQUESTS_PER_DOMAIN": max(site.concurrency, 1),
-        "DOWNLOAD_DELAY": delay,
+        "CONCURRENT_REQUESTS": limit.concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": limit.concurrency,
         "DOWNLOAD_TIMEOUT": settings.request_timeout,
         "RETRY_TIMES": settings.request_retries,
         "COOKIES_ENABLED": True,

@@ -96,6 +96,8 @@ class Chapter(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     cleaner_version: Mapped[int] = mapped_column(Integer, default=0)
     word_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Set when the site no longer lists the chapter: kept and flagged, never deleted.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
@@ -139,8 +141,10 @@ class IngestionJob(Base):
     chapters_total: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # What the job waits for right now, e.g. "waiting for www.royalroad.com until 12:00:03 UTC"
+    note: Mapped[str | None] = mapped_column(String(255))
     failed_chapters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    # new / updated / unchanged chapter counts of this run
+    # new / updated / unchanged / withdrawn / failed chapter counts of this run
     stats: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     rq_job_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -154,13 +154,25 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData) -> str:
     return outcome
 
 
-def renumber(session: Session, novel_id: int, refs: list[ChapterRef]) -> None:
-    """Keep stored chapters' positions in step with the site's table of contents."""
+def sync_listing(session: Session, novel_id: int, refs: list[ChapterRef]) -> int:
+    """Follow the site's table of contents: positions move, vanished chapters are flagged.
+
+    Returns how many chapters were newly marked withdrawn. They stay stored, never deleted.
+    """
     positions = {ref.site_chapter_id: ref.number for ref in refs}
+    withdrawn = 0
+    now = utcnow()
     for chapter in session.scalars(select(Chapter).where(Chapter.novel_id == novel_id)):
         number = positions.get(chapter.site_chapter_id)
-        if number is not None and chapter.number != number:
+        if number is None:
+            if chapter.withdrawn_at is None:
+                chapter.withdrawn_at = now
+                withdrawn += 1
+            continue
+        chapter.withdrawn_at = None
+        if chapter.number != number:
             chapter.number = number
+    return withdrawn
 
 
 def refresh_totals(session: Session, novel_id: int) -> None:

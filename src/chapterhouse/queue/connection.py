@@ -21,6 +21,17 @@ def make_redis(settings: Settings) -> Redis:
     )
 
 
+def redis_answers(settings: Settings) -> bool:
+    """True when Redis at REDIS_URL answers a ping."""
+    client = make_redis(settings)
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def ping(redis: Redis) -> None:
     """Raise QueueUnavailableError unless Redis answers."""
     try:

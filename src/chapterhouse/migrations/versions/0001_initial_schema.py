@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:29:26.777424
+Create Date: 2026-11-28 03:45:43.671284
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sa.String(length=64), nullable=True),
         sa.Column("cleaner_version", sa.Integer(), nullable=False),
         sa.Column("word_count", sa.Integer(), nullable=False),
+        sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -90,6 +91,7 @@ def upgrade() -> None:
         sa.Column("chapters_total", sa.Integer(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("note", sa.String(length=255), nullable=True),
         sa.Column("failed_chapters", sa.JSON(), nullable=False),
         sa.Column("stats", sa.JSON(), nullable=False),
         sa.Column("rq_job_id", sa.String(length=64), nullable=True),

@@ -1,0 +1,231 @@
+"""Per-domain politeness shared by every worker on every machine, kept in Redis.
+
+Each domain has three keys: the earliest time the next request may start, the leases of the
+requests in flight (a sorted set, so a killed worker's lease simply expires), and a cool-down
+set when the site answers 429/503. One Lua script decides atomically, on Redis's clock, so
+workers on machines with skewed clocks still agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from redis import Redis
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+log = logging.getLogger(__name__)
+
+PREFIX = "chapterhouse:polite"
+LEASE_SECONDS = 120.0  # a request in flight longer than this no longer blocks the domain
+
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local cool = tonumber(redis.call('GET', KEYS[3]) or '0')
+if cool > now then return {'wait', tostring(cool - now), 'cool'} end
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if nxt > now then return {'wait', tostring(nxt - now), 'gap'} end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then return {'wait', '0.05', 'busy'} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
+redis.call('SET', KEYS[1], tostring(now + tonumber(ARGV[1])), 'EX', 3600)
+return {'go', '0', ''}
+"""
+
+# A request's end also pushes the next start out, so gaps hold even when responses are slow.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+redis.call('ZREM', KEYS[2], ARGV[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now + tonumber(ARGV[1]) > nxt then
+  redis.call('SET', KEYS[1], tostring(now + tonumber(ARGV[1])), 'EX', 3600)
+end
+return 1
+"""
+
+_COOL_DOWN = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local until_ = now + tonumber(ARGV[1])
+local cool = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > cool then redis.call('SET', KEYS[1], tostring(until_), 'EX', 86400) end
+return tostring(math.max(until_, cool))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """How politely to treat one domain."""
+
+    interval: float  # seconds between the start of one request and the next
+    concurrency: int  # requests in flight at once
+
+
+class DomainLimiter:
+    """Shared per-domain request slots in Redis."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._release = redis.register_script(_RELEASE)
+        self._cool_down = redis.register_script(_COOL_DOWN)
+
+    @staticmethod
+    def _keys(domain: str) -> list[str]:
+        return [f"{PREFIX}:{domain}:next", f"{PREFIX}:{domain}:leases", f"{PREFIX}:{domain}:cool"]
+
+    def try_acquire(self, domain: str, limit: Limit, token: str) -> tuple[float, str]:
+        """(0, "") when the request may start now, else (seconds to wait, why)."""
+        verdict, wait, why = self._acquire(
+            keys=self._keys(domain), args=[limit.interval, limit.concurrency, token, LEASE_SECONDS]
+        )
+        return (0.0, "") if verdict == b"go" else (float(wait), why.decode())
+
+    def release(self, domain: str, limit: Limit, token: str) -> None:
+        """The request ended; free its slot."""
+        keys = self._keys(domain)
+        self._release(keys=keys[:2], args=[limit.interval, token])
+
+    def cool_down(self, domain: str, seconds: float) -> float:
+        """Pause the domain for every worker; returns the Redis time it is paused until."""
+        return float(self._cool_down(keys=[self._keys(domain)[2]], args=[seconds]))
+
+    def strike(self, domain: str) -> int:
+        """Count one more throttling answer in a row (forgotten after ten quiet minutes)."""
+        key = f"{PREFIX}:{domain}:strikes"
+        count = int(self.redis.incr(key))
+        self.redis.expire(key, 600)
+        return count
+
+    def clear_strikes(self, domain: str) -> None:
+        """The domain answered normally again."""
+        self.redis.delete(f"{PREFIX}:{domain}:strikes")
+
+    def now(self) -> float:
+        """Redis's clock, the one every worker shares."""
+        seconds, micros = self.redis.time()
+        return float(seconds) + micros / 1e6
+
+
+def retry_after_seconds(value: bytes | str | None) -> float | None:
+    """Parse a Retry-After header: seconds or an HTTP date."""
+    if not value:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max((parsedate_to_datetime(text) - datetime.now(UTC)).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def backoff_seconds(strikes: int, retry_after: float | None, base: float, cap: float) -> float:
+    """Exponential backoff with jitter, never shorter than what the site asked for."""
+    exponential = min(cap, base * 2 ** max(strikes - 1, 0))
+    jittered = exponential * (0.5 + random.random() / 2)
+    return max(retry_after or 0.0, jittered)
+
+
+class PolitenessMiddleware:
+    """Scrapy downloader middleware: no request leaves before the shared limiter allows it."""
+
+    def __init__(
+        self,
+        limiter: DomainLimiter,
+        limit: Limit,
+        *,
+        backoff_base: float,
+        backoff_cap: float,
+        on_wait: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.limiter = limiter
+        self.limit = limit
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.on_wait = on_wait
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
+        """Build from the crawler's settings (see `crawl.runner.scrapy_settings`)."""
+        settings = crawler.settings
+        redis = Redis.from_url(settings["CHAPTERHOUSE_REDIS_URL"], socket_timeout=10)
+        limit = Limit(
+            interval=settings.getfloat("CHAPTERHOUSE_INTERVAL"),
+            concurrency=settings.getint("CHAPTERHOUSE_CONCURRENCY"),
+        )
+        return cls(
+            DomainLimiter(redis),
+            limit,
+            backoff_base=settings.getfloat("CHAPTERHOUSE_BACKOFF_BASE", 5.0),
+            backoff_cap=settings.getfloat("CHAPTERHOUSE_BACKOFF_CAP", 600.0),
+            on_wait=settings.get("CHAPTERHOUSE_ON_WAIT"),
+        )
+
+    async def process_request(self, request: Request) -> None:
+        """Wait for a slot on the request's domain, then let it go."""
+        domain = _domain(request.url)
+        token = uuid.uuid4().hex
+        announced = 0.0
+        while True:
+            wait, why = self.limiter.try_acquire(domain, self.limit, token)
+            if wait <= 0:
+                break
+            if why == "cool" and self.on_wait is not None and wait > 0.5:
+                until = self.limiter.now() + wait
+                if until - announced > 1.0:
+                    self.on_wait(domain, until)
+                    announced = until
+            await asyncio.sleep(min(wait, 1.0))
+        if announced and self.on_wait is not None:
+            self.on_wait(domain, 0.0)
+        request.meta["polite_token"] = token
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Free the slot; a 429/503 cools the domain down for every worker."""
+        domain = _domain(request.url)
+        self._release(request, domain)
+        if response.status in (429, 503):
+            strikes = self.limiter.strike(domain)
+            asked = retry_after_seconds(response.headers.get("Retry-After"))
+            seconds = backoff_seconds(strikes, asked, self.backoff_base, self.backoff_cap)
+            until = self.limiter.cool_down(domain, seconds)
+            log.warning(
+                "%s answered %s: every worker waits %.1f s", domain, response.status, seconds
+            )
+            if self.on_wait is not None:
+                self.on_wait(domain, until)
+        elif response.status < 400:
+            self.limiter.clear_strikes(domain)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> Any:
+        """Free the slot of a request that failed without a response."""
+        self._release(request, _domain(request.url))
+        return None
+
+    def _release(self, request: Request, domain: str) -> None:
+        token = request.meta.pop("polite_token", None)
+        if token:
+            self.limiter.release(domain, self.limit, token)
+
+
+def _domain(url: str) -> str:
+    return (urlsplit(url).netloc or "").lower()
