@@ -46,7 +46,11 @@ def runtime() -> Iterator[Runtime]:
     except ChapterhouseError as exc:
         raise fail(exc.message) from None
     except SQLAlchemyError as exc:
-        first_line = str(exc.orig or exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first_line = (
+            str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            if str(exc)
+            else type(exc).__name__
+        )
         raise fail(f"the database is unavailable: {first_line}") from None
     except RedisError as exc:
         raise fail(f"Redis is unavailable: {exc}") from None

@@ -114,9 +114,14 @@ class Settings(BaseSettings):
 class SiteDefaults(Protocol):
     """What `limit_for` reads of a site."""
 
-    name: str
-    download_delay: float
-    concurrency: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def download_delay(self) -> float: ...
+
+    @property
+    def concurrency(self) -> int: ...
 
 
 def _sqlalchemy_url(url: str) -> str:

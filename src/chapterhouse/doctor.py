@@ -58,7 +58,11 @@ def run_checks(rt: Runtime, *, probe_timeout: float = 15) -> list[Check]:
         checks.append(Check("database", True, f"reachable at {db_where}"))
         checks.append(_migration_check(rt))
     except SQLAlchemyError as exc:
-        reason = str(exc.orig or exc).splitlines()[0] if exc.args else type(exc).__name__
+        reason = (
+            str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            if exc.args
+            else type(exc).__name__
+        )
         checks.append(Check("database", False, f"unreachable at {db_where}: {reason}"))
 
     if redis_ok:

@@ -148,7 +148,7 @@ def check_health(rt: Runtime) -> HealthReport:
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         healthy = False
-        checks["database"] = f"unavailable: {type(exc.orig or exc).__name__}"
+        checks["database"] = f"unavailable: {type(getattr(exc, 'orig', None) or exc).__name__}"
     try:
         from chapterhouse.queue.connection import count_workers, ping
 

@@ -30,6 +30,8 @@ class FakeSite:
     fictions: dict[int, royalroad.FakeFiction] = field(default_factory=dict)
     # path prefix -> HTTP status answered instead of the page
     failures: dict[str, int] = field(default_factory=dict)
+    # path prefix -> (status, headers), answered once and then forgotten (a 429, a blip)
+    once: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -52,6 +54,16 @@ class FakeSite:
         """Paths requested so far that start with `prefix`."""
         with self.lock:
             return [hit.path for hit in self.hits if hit.path.startswith(prefix)]
+
+    def respond(self, path: str) -> tuple[int, dict[str, str], str]:
+        """Status, extra headers and body for a path."""
+        with self.lock:
+            for prefix in list(self.once):
+                if path.startswith(prefix):
+                    status, headers = self.once.pop(prefix)
+                    return status, headers, f"<html><body>error {status}</body></html>"
+        status, body = self.render(path)
+        return status, {}, body
 
     def render(self, path: str) -> tuple[int, str]:
         """Status and body for a path."""
@@ -79,11 +91,14 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
-            status, body = site.render(path)
+            arrived = time.monotonic()
+            status, headers, body = site.respond(path)
             with site.lock:
-                site.hits.append(Hit(time.monotonic(), path, status))
+                site.hits.append(Hit(arrived, path, status))
             data = body.encode("utf-8")
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -100,7 +100,8 @@ class DomainLimiter:
 
     def cool_down(self, domain: str, seconds: float) -> float:
         """Pause the domain for every worker; returns the Redis time it is paused until."""
-        return float(self._cool_down(keys=[self._keys(domain)[2]], args=[seconds]))
+        until = self._cool_down(keys=[self._keys(domain)[2]], args=[seconds])
+        return float(until)
 
     def strike(self, domain: str) -> int:
         """Count one more throttling answer in a row (forgotten after ten quiet minutes)."""
@@ -139,7 +140,7 @@ def retry_after_seconds(value: bytes | str | None) -> float | None:
 
 def backoff_seconds(strikes: int, retry_after: float | None, base: float, cap: float) -> float:
     """Exponential backoff with jitter, never shorter than what the site asked for."""
-    exponential = min(cap, base * 2 ** max(strikes - 1, 0))
+    exponential = min(cap, base * 2.0 ** max(strikes - 1, 0))
     jittered = exponential * (0.5 + random.random() / 2)
     return max(retry_after or 0.0, jittered)
 

@@ -55,10 +55,11 @@ def scrapy_settings(
 
 
 def run_spider(
-    settings: Settings, site: Site, ref: NovelRef, recorder: JobRecorder
+    settings: Settings, site: Site, ref: NovelRef, recorder: JobRecorder, *, shared: bool = True
 ) -> CrawlOutcome:
     """Crawl one novel to the end (blocking) and return how it went."""
-    process = CrawlerProcess(scrapy_settings(settings, site), install_root_handler=False)
+    config = scrapy_settings(settings, site, recorder, shared=shared)
+    process = CrawlerProcess(config, install_root_handler=False)
     process.crawl(NovelSpider, site=site, ref=ref, recorder=recorder)
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     process.start(install_signal_handlers=False)

@@ -67,7 +67,7 @@ class NovelSpider(scrapy.Spider):
     def chapter_errback(self, failure: Failure) -> None:
         """A chapter could not be fetched after retries: record it, carry on."""
         self._stop_if_store_failed()
-        ref = failure.request.cb_kwargs["ref"]
+        ref = failure.request.cb_kwargs["ref"]  # type: ignore[attr-defined]
         self.recorder.chapter_failed(ref, describe_failure(ref.url, failure))
 
     def _stop_if_store_failed(self) -> None:
