@@ -227,6 +227,34 @@ def show_job(job_id: int) -> None:
 
 
 @app.command()
+def retry(job_id: int) -> None:
+    """Queue an ended job again; only missing or changed chapters are fetched."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        result = services.retry_job(rt, job_id)
+    if result.created:
+        out.print(f"job {job_id} queued again")
+    else:
+        out.print(f"job {result.job.id} for this novel is already {result.job.status}")
+
+
+@app.command()
+def reclean(
+    novel: Annotated[str | None, typer.Option(help="only this novel (slug)")] = None,
+    all_chapters: Annotated[
+        bool, typer.Option("--all", help="every chapter, not only older cleaner versions")
+    ] = False,
+) -> None:
+    """Re-clean stored chapters from their raw HTML, without fetching anything."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        count = services.reclean(rt, novel_slug=novel, everything=all_chapters)
+    out.print(f"{count} chapter(s) re-cleaned")
+
+
+@app.command()
 def novels(
     search: Annotated[str | None, typer.Option(help="title or author contains")] = None,
     genre: Annotated[str | None, typer.Option(help="genre slug")] = None,

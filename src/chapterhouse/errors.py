@@ -72,3 +72,7 @@ class NovelMissingError(CrawlError):
 
 class LayoutError(CrawlError):
     """A page no longer has the markup the spider expects."""
+
+
+class ConflictError(ChapterhouseError):
+    """The request does not fit the current state (e.g. retrying a job that still runs)."""

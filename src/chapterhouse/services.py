@@ -16,7 +16,7 @@ from chapterhouse.crawl.registry import SiteRegistry
 from chapterhouse.db import jobs as job_queries
 from chapterhouse.db.engine import make_engine, make_session_factory
 from chapterhouse.db.models import IngestionJob, JobStatus, Novel, utcnow
-from chapterhouse.errors import DatabaseUnavailableError, QueueUnavailableError
+from chapterhouse.errors import ConflictError, DatabaseUnavailableError, QueueUnavailableError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -109,6 +109,42 @@ def enqueue_job(rt: Runtime, job: IngestionJob) -> None:
                 session, job.id, status=JobStatus.FAILED, error=exc.message, finished_at=utcnow()
             )
         raise
+
+
+def retry_job(rt: Runtime, job_id: int) -> SubmitResult:
+    """Queue an ended job again; the crawl then fetches only what is missing or changed."""
+    with rt.sessions() as session:
+        job = job_queries.get_job(session, job_id)
+        if job.status in JobStatus.ACTIVE:
+            raise ConflictError(f"job {job_id} is {job.status}; only ended jobs can be retried")
+        active = job_queries.find_active_job(session, job.novel_key)
+        if active is not None:
+            return SubmitResult(active, created=False)
+        job_queries.set_job(
+            session,
+            job_id,
+            status=JobStatus.QUEUED,
+            error=None,
+            note=None,
+            failed_chapters=[],
+            chapters_done=0,
+            chapters_total=None,
+            finished_at=None,
+        )
+        job = job_queries.get_job(session, job_id)
+    from chapterhouse.queue.enqueue import forget_rq_job
+
+    forget_rq_job(rt.queue, job_id)
+    enqueue_job(rt, job)
+    return SubmitResult(job, created=True)
+
+
+def reclean(rt: Runtime, *, novel_slug: str | None = None, everything: bool = False) -> int:
+    """Re-clean stored chapters from their raw HTML after the cleaning rules change; no fetching."""
+    from chapterhouse.db.store import reclean_chapters
+
+    with rt.sessions() as session:
+        return reclean_chapters(session, novel_slug=novel_slug, everything=everything)
 
 
 def get_job(rt: Runtime, job_id: int) -> IngestionJob:

@@ -22,6 +22,7 @@ from chapterhouse.content.normalize import (
 )
 from chapterhouse.db.models import Chapter, Genre, Novel, NovelGenre, utcnow
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+from chapterhouse.errors import NovelNotFoundError
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +194,40 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+def reclean_chapters(
+    session: Session, *, novel_slug: str | None = None, everything: bool = False, batch: int = 200
+) -> int:
+    """Clean stored raw HTML again: chapters of an older cleaner version, or all of them."""
+    query = select(Chapter).where(Chapter.raw_html.is_not(None)).order_by(Chapter.id)
+    if not everything:
+        query = query.where(Chapter.cleaner_version < CLEANER_VERSION)
+    if novel_slug is not None:
+        novel_id = session.scalar(select(Novel.id).where(Novel.slug == novel_slug))
+        if novel_id is None:
+            raise NovelNotFoundError(f"no novel has slug {novel_slug!r}")
+        query = query.where(Chapter.novel_id == novel_id)
+    touched_novels: set[int] = set()
+    count = 0
+    last_id = 0
+    while True:
+        # Keyset batches: memory stays flat however large the library is.
+        chapters = session.scalars(query.where(Chapter.id > last_id).limit(batch)).all()
+        if not chapters:
+            break
+        for chapter in chapters:
+            content = clean_html(chapter.raw_html or "", chapter.url)
+            chapter.content = content
+            chapter.content_hash = content_hash(content)
+            chapter.word_count = word_count(content)
+            chapter.cleaner_version = CLEANER_VERSION
+            touched_novels.add(chapter.novel_id)
+        count += len(chapters)
+        last_id = chapters[-1].id
+        session.commit()
+        session.expunge_all()
+    for novel_id in touched_novels:
+        refresh_totals(session, novel_id)
+    session.commit()
+    return count

@@ -42,6 +42,19 @@ def enqueue_ingest(queue: Queue, job_id: int, settings: Settings) -> None:
         raise QueueUnavailableError(f"Redis does not answer, job not queued: {exc}") from None
 
 
+def forget_rq_job(queue: Queue, job_id: int) -> None:
+    """Drop RQ's record of an earlier run, so the job id can be queued afresh."""
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    try:
+        Job.fetch(rq_job_id(job_id), connection=queue.connection).delete()
+    except NoSuchJobError:
+        pass
+    except RedisError as exc:
+        raise QueueUnavailableError(f"Redis does not answer: {exc}") from None
+
+
 def enqueue_probe(queue: Queue, token: str) -> str:
     """Queue a no-op job that a worker answers; `doctor` uses it to prove workers run."""
     try:
