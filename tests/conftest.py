@@ -23,6 +23,7 @@ from tests.fakesite.server import FakeSite, serve
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_SERVER = "redis://127.0.0.1:6379"
 TABLES = "ingestion_jobs, novel_genres, chapters, genres, novels"
+CLAIM_KEY = "chapterhouse:test-run"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 
@@ -45,11 +46,9 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """An empty Redis db number claimed for this run (15 down to 1), flushed at the end."""
-    claim = "chapterhouse:test-run"
     for number in range(15, 0, -1):
         client = Redis.from_url(f"{REDIS_SERVER}/{number}")
-        if client.dbsize() == 0 and client.set(claim, os.getpid(), nx=True, ex=3600):
-            client.flushdb()
+        if client.dbsize() == 0 and client.set(CLAIM_KEY, os.getpid(), nx=True, ex=3600):
             yield f"{REDIS_SERVER}/{number}"
             client.flushdb()
             client.close()
@@ -59,8 +58,12 @@ def redis_url() -> Iterator[str]:
 
 
 def _flush(redis_url: str) -> None:
+    # Empty the db but keep it claimed, so a concurrent test run never picks the same number.
     client = Redis.from_url(redis_url)
-    client.flushdb()
+    with client.pipeline(transaction=True) as pipe:
+        pipe.flushdb()
+        pipe.set(CLAIM_KEY, os.getpid(), ex=3600)
+        pipe.execute()
     client.close()
 
 
@@ -144,6 +147,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         CHAPTERHOUSE_SITE_HOSTS=settings.site_hosts,
         CHAPTERHOUSE_REQUEST_RETRIES=str(settings.request_retries),
         CHAPTERHOUSE_LOG_LEVEL="WARNING",
+        COLUMNS="250",  # rich tables are not cut to 80 columns when output is a pipe
     )
     if settings.download_delay is not None:
         env["CHAPTERHOUSE_DOWNLOAD_DELAY"] = str(settings.download_delay)
@@ -152,7 +156,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_cli(settings: Settings, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run `chapterhouse ARGS` in a child process with these settings."""
     return subprocess.run(
         [sys.executable, "-m", "chapterhouse", *args],

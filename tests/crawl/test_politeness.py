@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 import time
@@ -35,11 +36,18 @@ def test_second_request_waits_out_the_interval(limiter: DomainLimiter) -> None:
     limit = Limit(interval=0.5, concurrency=1)
     assert limiter.try_acquire("a.example", limit, "t1") == (0.0, "")
     wait, why = limiter.try_acquire("a.example", limit, "t2")
-    assert why == "busy" and wait > 0  # the first is still in flight
-    limiter.release("a.example", limit, "t1")
-    wait, why = limiter.try_acquire("a.example", limit, "t2")
     assert why == "gap" and 0.4 < wait <= 0.5
     assert limiter.try_acquire("b.example", limit, "t3") == (0.0, "")  # domains are apart
+
+
+def test_the_gap_counts_from_the_end_of_a_slow_request(limiter: DomainLimiter) -> None:
+    limit = Limit(interval=0.3, concurrency=1)
+    limiter.try_acquire("s.example", limit, "slow")
+    time.sleep(0.4)  # the response takes longer than the interval
+    assert limiter.try_acquire("s.example", limit, "next")[1] == "busy"
+    limiter.release("s.example", limit, "slow")
+    wait, why = limiter.try_acquire("s.example", limit, "next")
+    assert why == "gap" and 0.2 < wait <= 0.3
 
 
 def test_concurrency_allows_that_many_in_flight(limiter: DomainLimiter) -> None:
@@ -91,7 +99,7 @@ def test_three_workers_keep_the_gap_and_all_pause_on_429(
 
     hits = [h for h in fake_site.hits if h.path.startswith("/fiction")]
     assert len(hits) == 6 * 3 + 1  # six fiction pages, twelve chapters, one throttled retry
-    gaps = [b.at - a.at for a, b in zip(hits, hits[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(hits)]
     assert min(gaps) >= interval, sorted(gaps)[:3]
     throttled_at = next(h.at for h in hits if h.status == 429)
     after = [h for h in hits if h.at > throttled_at]

@@ -37,7 +37,9 @@ def ref(number: int, title: str | None = None) -> ChapterRef:
 
 
 def chapter(number: int, text: str = "Some words here.") -> ChapterData:
-    return ChapterData(ref=ref(number), raw_html=f'<div class="chapter-content"><p>{text}</p></div>')
+    return ChapterData(
+        ref=ref(number), raw_html=f'<div class="chapter-content"><p>{text}</p></div>'
+    )
 
 
 def test_upserting_a_novel_twice_keeps_one_row_and_its_slug(any_runtime: Runtime) -> None:

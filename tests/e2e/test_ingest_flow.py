@@ -33,6 +33,10 @@ def run_burst_worker(settings: Settings) -> subprocess.CompletedProcess[str]:
     return result
 
 
+def rq_cli() -> str:
+    return str(Path(sys.executable).parent / "rq")
+
+
 def submit(client: TestClient, url: str) -> int:
     response = client.post("/ingest", json={"url": url})
     assert response.status_code == 202, response.text
@@ -150,7 +154,13 @@ def test_job_whose_redis_entry_is_waiting_is_visible_to_rq(
     assert redis.llen("rq:queue:ingestion") == 1
     assert redis.lrange("rq:queue:ingestion", 0, -1) == [f"ingest-{job_id}".encode()]
     info = subprocess.run(
-        [str(Path(sys.executable).parent / "rq"), "info", "--url", site_settings.redis_url, "ingestion"],
+        [
+            str(Path(sys.executable).parent / "rq"),
+            "info",
+            "--url",
+            site_settings.redis_url,
+            "ingestion",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chapterhouse import __version__
-from chapterhouse.api.errors import install_error_handlers
+from chapterhouse.api.errors import BodySizeLimit, install_error_handlers
 from chapterhouse.api.routes import genres, health, ingest, jobs, novels
 from chapterhouse.config import Settings, get_settings
 from chapterhouse.services import Runtime
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     for router in (ingest.router, jobs.router, novels.router, genres.router, health.router):
         app.include_router(router)
     return app

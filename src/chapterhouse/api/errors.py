@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chapterhouse.api.schemas import (
     Error,
@@ -18,6 +20,7 @@ from chapterhouse.api.schemas import (
     ValidationErrorItem,
 )
 from chapterhouse.errors import (
+    ConflictError,
     InvalidUrlError,
     NotFoundError,
     ServiceUnavailableError,
@@ -27,10 +30,16 @@ from chapterhouse.services import database_unavailable
 
 log = logging.getLogger(__name__)
 
+# Requests carry a URL at most; a body this large is refused before it is read.
+MAX_BODY_BYTES = 64 * 1024
+
 # OpenAPI `responses=` entries, so /docs shows the error bodies routes can return.
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": Error, "description": "Not found"}}
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"model": Error, "description": "The database or Redis does not answer"}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": Error, "description": "Not possible in the job's current state"}
 }
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorBody, "description": "Invalid request"}
@@ -42,6 +51,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnsupportedSiteError, _unsupported_site)
     app.add_exception_handler(InvalidUrlError, _status(422))
     app.add_exception_handler(NotFoundError, _status(404))
+    app.add_exception_handler(ConflictError, _status(409))
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)
@@ -53,7 +63,7 @@ def _json(status: int, body: Error) -> JSONResponse:
     return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
 
 
-def _status(status: int) -> Any:
+def _status(status: int) -> Callable[[Request, Exception], JSONResponse]:
     def handler(_request: Request, exc: Exception) -> JSONResponse:
         return _json(status, Error(detail=getattr(exc, "message", str(exc))))
 
@@ -86,8 +96,8 @@ def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    # Starlette re-raises after this response, so the server logs the traceback as well;
-    # this line ties it to the request.
+    # Starlette re-raises after answering, so uvicorn logs the traceback too; this record
+    # names the request and reaches chapterhouse's own log whatever the server does.
     log.error("%s %s failed: %r", request.method, request.url.path, exc, exc_info=exc)
     return _json(500, Error(detail="internal error"))
 
@@ -120,3 +130,25 @@ def _location(loc: Sequence[Any]) -> str:
     if len(parts) >= 2 and parts[0] in ("query", "path", "header", "cookie"):
         return f"{parts[0]} parameter {'.'.join(parts[1:])}"
     return ".".join(parts)
+
+
+class BodySizeLimit:
+    """Answer a declared oversize body with a JSON 413 before anything reads it.
+
+    Routes also set FastAPI's `max_body_size`, which catches chunked bodies; but for a
+    too-large Content-Length, Starlette's limiter answers in plain text, hence this.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on unless its Content-Length is over the limit."""
+        if scope["type"] == "http":
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isdigit() and int(length) > self.max_bytes:
+                detail = f"request body is larger than {self.max_bytes} bytes"
+                await _json(413, Error(detail=detail))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -89,6 +89,7 @@ class JobOut(BaseModel):
     progress: Progress
     attempts: int
     error: str | None
+    note: str | None = Field(description="What the job waits for right now, if anything.")
     failed_chapters: list[dict[str, Any]]
     stats: dict[str, int]
     rq_job_id: str | None
@@ -109,6 +110,7 @@ class JobOut(BaseModel):
                 "progress": {"done": job.chapters_done, "total": job.chapters_total},
                 "attempts": job.attempts,
                 "error": job.error,
+                "note": job.note,
                 "failed_chapters": job.failed_chapters or [],
                 "stats": job.stats or {},
                 "rq_job_id": job.rq_job_id,
@@ -190,6 +192,9 @@ class ChapterSummary(Schema):
     url: str
     published_at: UtcDatetime | None
     word_count: int
+    withdrawn_at: UtcDatetime | None = Field(
+        description="When the site stopped listing the chapter; the text is kept."
+    )
 
 
 class NovelRefOut(Schema):
@@ -219,6 +224,7 @@ class ChapterOut(ChapterSummary):
             url=chapter.url,
             published_at=chapter.published_at,
             word_count=chapter.word_count,
+            withdrawn_at=chapter.withdrawn_at,
             content=chapter.content,
             note_before=chapter.note_before,
             note_after=chapter.note_after,

@@ -336,7 +336,7 @@ _ALIAS_LOOKUP: dict[str, str] = {_genre_key(alias): slug for alias, slug in GENR
 
 
 def genre_slug(name: str) -> str:
-    """Canonical slug of a genre or tag: known spellings share one ("Sci-fi" -> "science-fiction")."""
+    """Canonical slug of a genre or tag; spellings of one genre share it ("Sci-fi", "SciFi")."""
     return _ALIAS_LOOKUP.get(_genre_key(name)) or slugify(name)
 
 

@@ -157,6 +157,7 @@ class PolitenessMiddleware:
         backoff_cap: float,
         on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
+        # on_wait(domain, until) shows a cool-down on the job; until=0 clears it.
         self.limiter = limiter
         self.limit = limit
         self.backoff_base = backoff_base
@@ -172,12 +173,19 @@ class PolitenessMiddleware:
             interval=settings.getfloat("CHAPTERHOUSE_INTERVAL"),
             concurrency=settings.getint("CHAPTERHOUSE_CONCURRENCY"),
         )
+
+        def on_wait(domain: str, until: float) -> None:
+            # The spider is made after the middleware; its job recorder shows the wait.
+            recorder = getattr(crawler.spider, "recorder", None)
+            if recorder is not None:
+                recorder.waiting(domain, until)
+
         return cls(
             DomainLimiter(redis),
             limit,
             backoff_base=settings.getfloat("CHAPTERHOUSE_BACKOFF_BASE", 5.0),
             backoff_cap=settings.getfloat("CHAPTERHOUSE_BACKOFF_CAP", 600.0),
-            on_wait=settings.get("CHAPTERHOUSE_ON_WAIT"),
+            on_wait=on_wait,
         )
 
     async def process_request(self, request: Request) -> None:

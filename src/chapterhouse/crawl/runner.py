@@ -13,9 +13,7 @@ from chapterhouse.crawl.site import NovelRef, Site
 from chapterhouse.crawl.spider import NovelSpider
 
 
-def scrapy_settings(
-    settings: Settings, site: Site, recorder: JobRecorder | None = None, *, shared: bool = True
-) -> dict[str, Any]:
+def scrapy_settings(settings: Settings, site: Site, *, shared: bool = True) -> dict[str, Any]:
     """Scrapy settings for one site: polite by default, quiet in our logs.
 
     With `shared`, the Redis limiter paces every worker together and Scrapy's own delay is off;
@@ -35,11 +33,11 @@ def scrapy_settings(
             "CHAPTERHOUSE_CONCURRENCY": limit.concurrency,
             "CHAPTERHOUSE_BACKOFF_BASE": settings.backoff_base,
             "CHAPTERHOUSE_BACKOFF_CAP": settings.backoff_cap,
-            "CHAPTERHOUSE_ON_WAIT": recorder.waiting if recorder else None,
         }
     return {
         **politeness,
         "BOT_NAME": "chapterhouse",
+        "LOG_INSTALL_ROOT_HANDLER": False,  # the worker's logging stays as RQ set it up
         "USER_AGENT": settings.full_user_agent,
         "ROBOTSTXT_OBEY": settings.robots_txt_obey,
         "CONCURRENT_REQUESTS": limit.concurrency,
@@ -58,8 +56,8 @@ def run_spider(
     settings: Settings, site: Site, ref: NovelRef, recorder: JobRecorder, *, shared: bool = True
 ) -> CrawlOutcome:
     """Crawl one novel to the end (blocking) and return how it went."""
-    config = scrapy_settings(settings, site, recorder, shared=shared)
-    process = CrawlerProcess(config, install_root_handler=False)
+    config = scrapy_settings(settings, site, shared=shared)
+    process = CrawlerProcess(config)
     process.crawl(NovelSpider, site=site, ref=ref, recorder=recorder)
     logging.getLogger("scrapy").setLevel(logging.WARNING)
     process.start(install_signal_handlers=False)

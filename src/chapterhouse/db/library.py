@@ -32,6 +32,7 @@ class ChapterListing:
     url: str
     published_at: datetime | None
     word_count: int
+    withdrawn_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,14 @@ def list_chapters(
     novel_id = _novel_heading(session, slug).id
     total = session.scalar(select(func.count(Chapter.id)).where(Chapter.novel_id == novel_id)) or 0
     rows = session.execute(
-        select(Chapter.number, Chapter.title, Chapter.url, Chapter.published_at, Chapter.word_count)
+        select(
+            Chapter.number,
+            Chapter.title,
+            Chapter.url,
+            Chapter.published_at,
+            Chapter.word_count,
+            Chapter.withdrawn_at,
+        )
         .where(Chapter.novel_id == novel_id)
         .order_by(Chapter.number, Chapter.id)
         .limit(limit)

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response, status
 
 from chapterhouse import services
 from chapterhouse.api.deps import RuntimeDep
-from chapterhouse.api.errors import UNAVAILABLE
+from chapterhouse.api.errors import MAX_BODY_BYTES, UNAVAILABLE
 from chapterhouse.api.schemas import (
+    Error,
     IngestRequest,
     SubmittedJob,
     UnsupportedSiteErrorBody,
@@ -15,9 +16,6 @@ from chapterhouse.api.schemas import (
 )
 
 router = APIRouter(tags=["ingest"])
-
-# A URL is at most a few kB; anything much larger is refused before it is parsed.
-MAX_BODY_BYTES = 64 * 1024
 
 
 @router.post(
@@ -30,6 +28,7 @@ MAX_BODY_BYTES = 64 * 1024
             "model": UnsupportedSiteErrorBody | ValidationErrorBody,
             "description": "Not an http(s) URL, or not on a supported site",
         },
+        413: {"model": Error, "description": "The request body is too large"},
         **UNAVAILABLE,
     },
 )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response, status
 
 from chapterhouse import services
 from chapterhouse.api.deps import MAX_INT, PaginationDep, RuntimeDep
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
-from chapterhouse.api.schemas import JobOut, JobStatusName, PageOf
+from chapterhouse.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.schemas import JobOut, JobStatusName, PageOf, SubmittedJob
+
+JobId = Annotated[int, Path(ge=1, le=MAX_INT, description="The job's id.")]
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses={**INVALID, **UNAVAILABLE})
 
@@ -32,6 +34,24 @@ def list_jobs(
 
 
 @router.get("/{job_id}", responses=NOT_FOUND)
-def get_job(job_id: Annotated[int, Path(ge=1, le=MAX_INT)], rt: RuntimeDep) -> JobOut:
+def get_job(job_id: JobId, rt: RuntimeDep) -> JobOut:
     """Show one ingestion job: its state, progress, errors and timings."""
     return JobOut.from_job(services.get_job(rt, job_id))
+
+
+@router.post(
+    "/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {"model": SubmittedJob, "description": "The novel already has an active job"},
+        **NOT_FOUND,
+        **CONFLICT,
+    },
+)
+def retry_job(job_id: JobId, rt: RuntimeDep, response: Response) -> SubmittedJob:
+    """Queue an ended job again; the crawl fetches only what is missing or changed."""
+    result = services.retry_job(rt, job_id)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    job = services.get_job(rt, result.job.id)
+    return SubmittedJob.from_job(job, created=result.created)

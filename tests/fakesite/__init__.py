@@ -1,0 +1,1 @@
+"""Stand-ins for the sites chapterhouse crawls: page builders with our own placeholder text."""
