@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -138,21 +139,21 @@ def site_settings(settings: Settings, fake_site: FakeSite) -> Settings:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a child process (a worker, the CLI) these settings."""
+    """The environment that gives a child process (a worker, the CLI) exactly these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHAPTERHOUSE_")}
-    env.update(
-        DATABASE_URL=settings.database_url or "",
-        REDIS_URL=settings.redis_url,
-        CHAPTERHOUSE_DATA_DIR=str(settings.data_dir),
-        CHAPTERHOUSE_SITE_HOSTS=settings.site_hosts,
-        CHAPTERHOUSE_REQUEST_RETRIES=str(settings.request_retries),
-        CHAPTERHOUSE_LOG_LEVEL="WARNING",
-        COLUMNS="250",  # rich tables are not cut to 80 columns when output is a pipe
-    )
-    if settings.download_delay is not None:
-        env["CHAPTERHOUSE_DOWNLOAD_DELAY"] = str(settings.download_delay)
-    if not settings.database_url:
-        del env["DATABASE_URL"]
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        key = (
+            name.upper()
+            if name in ("database_url", "redis_url")
+            else f"CHAPTERHOUSE_{name.upper()}"
+        )
+        env[key] = json.dumps(value) if isinstance(value, dict | list) else str(value)
+    env["CHAPTERHOUSE_LOG_LEVEL"] = "WARNING"
+    env["COLUMNS"] = "250"  # rich tables are not cut to 80 columns when output is a pipe
     return env
 
 

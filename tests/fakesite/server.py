@@ -21,6 +21,7 @@ class Hit:
     at: float
     path: str
     status: int
+    user_agent: str = ""
 
 
 @dataclass
@@ -32,6 +33,11 @@ class FakeSite:
     failures: dict[str, int] = field(default_factory=dict)
     # path prefix -> (status, headers), answered once and then forgotten (a 429, a blip)
     once: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    # exact path -> HTML served instead of the generated page (a changed layout, say)
+    pages: dict[str, str] = field(default_factory=dict)
+    # path prefix -> seconds to wait before answering (a slow site)
+    slow: dict[str, float] = field(default_factory=dict)
+    robots: str = "User-agent: *\nDisallow: /private/\n"
     hits: list[Hit] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -70,8 +76,10 @@ class FakeSite:
         for prefix, status in self.failures.items():
             if path.startswith(prefix):
                 return status, f"<html><body>error {status}</body></html>"
+        if path in self.pages:
+            return 200, self.pages[path]
         if path == "/robots.txt":
-            return 200, "User-agent: *\nDisallow: /private/\n"
+            return 200, self.robots
         if match := CHAPTER.match(path):
             fiction = self.fictions.get(int(match[1]))
             for chapter in fiction.chapters if fiction else []:
@@ -94,7 +102,10 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
             arrived = time.monotonic()
             status, headers, body = site.respond(path)
             with site.lock:
-                site.hits.append(Hit(arrived, path, status))
+                site.hits.append(Hit(arrived, path, status, self.headers.get("User-Agent", "")))
+            for prefix, seconds in site.slow.items():
+                if path.startswith(prefix):
+                    time.sleep(seconds)
             data = body.encode("utf-8")
             self.send_response(status)
             for name, value in headers.items():
