@@ -126,3 +126,70 @@ def test_migrate_on_a_fresh_sqlite_file(tmp_path: object, redis_url: str) -> Non
     result = run_cli(fresh, "migrate")
     assert result.returncode == 0, result.stderr
     assert "database at migration" in result.stdout
+
+
+def test_worker_pool_runs_n_workers_that_share_the_queue_and_stop_together(
+    site_settings: Settings, fake_site: FakeSite
+) -> None:
+    from fastapi.testclient import TestClient
+    from redis import Redis
+
+    from chapterhouse.api.app import create_app
+
+    redis = Redis.from_url(site_settings.redis_url)
+    pool = subprocess.Popen(
+        [sys.executable, "-m", "chapterhouse", "worker", "--workers", "2"],
+        env=settings_env(site_settings),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while redis.scard("rq:workers") < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert redis.scard("rq:workers") == 2
+        with TestClient(create_app(site_settings)) as client:
+            assert client.get("/health").json()["checks"]["workers"] == 2
+            fictions = [fake_site.add(royalroad.make_fiction(900 + i, 2)) for i in range(4)]
+            ids = [
+                client.post("/ingest", json={"url": fake_site.url(f)}).json()["job_id"]
+                for f in fictions
+            ]
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                statuses = {client.get(f"/jobs/{i}").json()["status"] for i in ids}
+                if statuses == {"done"}:
+                    break
+                time.sleep(0.2)
+            assert statuses == {"done"}
+    finally:
+        pool.terminate()
+        pool.wait(timeout=60)
+    assert pool.returncode == 0
+    assert redis.scard("rq:workers") == 0  # both children unregistered on the way out
+
+
+def test_reclean_recleans_from_raw_html_without_fetching(
+    site_settings: Settings, fake_site: FakeSite
+) -> None:
+    from sqlalchemy import update
+
+    from chapterhouse.db.models import Chapter
+    from chapterhouse.services import Runtime
+
+    fiction = fake_site.add(royalroad.make_fiction(950, 2))
+    assert run_cli(site_settings, "ingest", fake_site.url(fiction), "--now").returncode == 0
+    rt = Runtime(site_settings)
+    with rt.sessions() as session:
+        # As if stored by an older cleaner that let junk through.
+        session.execute(update(Chapter).values(content="<p>stale</p>", cleaner_version=0))
+        session.commit()
+    fake_site.hits.clear()
+
+    result = run_cli(site_settings, "reclean")
+    assert result.returncode == 0 and "2 chapter(s) re-cleaned" in result.stdout
+    assert fake_site.hits == []
+    with rt.sessions() as session:
+        chapters = session.query(Chapter).order_by(Chapter.number).all()
+        assert all(c.cleaner_version >= 1 and "stale" not in c.content for c in chapters)
+        assert fiction.chapters[0].paragraphs[0] in chapters[0].content
+    rt.close()
+    assert "0 chapter(s) re-cleaned" in run_cli(site_settings, "reclean").stdout

@@ -1,0 +1,1 @@
+"""Runnable benchmarks that print their figures side by side: `python -m benchmarks.<name>`."""
