@@ -19,12 +19,13 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from chapterhouse.config import Settings, get_settings
+from chapterhouse.crawl.site import Site
 
 # Royal Road's table of contents: one row per chapter, its first link is the chapter.
 _CHAPTER_LINKS = "tr.chapter-row td:first-child a::attr(href)"
 
 
-def bare_scrapy_settings(settings: Settings, site: Any) -> dict[str, Any]:
+def bare_scrapy_settings(settings: Settings, site: Site) -> dict[str, Any]:
     """Our runner's Scrapy settings with every chapterhouse component taken out.
 
     Concurrency, delay, robots.txt, timeouts, retries and cookies stay as the runner sets them;
@@ -88,18 +89,17 @@ def run_ingest(job_id: int, profile: str | None = None) -> dict[str, Any]:
     from chapterhouse.crawl.ingest import run_job
 
     settings = get_settings()
-    profiler = None
-    if profile:
-        import cProfile
+    if profile is None:
+        started = time.perf_counter()
+        status = run_job(settings, job_id)
+        return {"seconds": time.perf_counter() - started, "status": status}
+    import cProfile
 
-        profiler = cProfile.Profile()
-        profiler.enable()
+    profiler = cProfile.Profile()
     started = time.perf_counter()
-    status = run_job(settings, job_id)
+    status = profiler.runcall(run_job, settings, job_id)
     seconds = time.perf_counter() - started
-    if profiler is not None:
-        profiler.disable()
-        profiler.dump_stats(profile)
+    profiler.dump_stats(profile)
     return {"seconds": seconds, "status": status}
 
 
@@ -113,10 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     bare = sub.add_parser("bare")
     bare.add_argument("url")
     args = parser.parse_args(argv)
-    if args.mode == "ingest":
-        result = run_ingest(args.job_id, args.profile)
-    else:
-        result = run_bare(args.url)
+    result = run_ingest(args.job_id, args.profile) if args.mode == "ingest" else run_bare(args.url)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

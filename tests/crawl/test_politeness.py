@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from redis import Redis
 
 from chapterhouse.api.app import create_app
-from chapterhouse.config import Settings
+from chapterhouse.config import Settings, SiteLimit
 from chapterhouse.crawl.politeness import (
     DomainLimiter,
     Limit,
@@ -79,7 +79,7 @@ def test_three_workers_keep_the_gap_and_all_pause_on_429(
 ) -> None:
     interval = 0.3
     polite = site_settings.model_copy(
-        update={"download_delay": None, "site_limits": {"royalroad": {"interval": interval}}}
+        update={"download_delay": None, "site_limits": {"royalroad": SiteLimit(interval=interval)}}
     )
     fictions = [fake_site.add(royalroad.make_fiction(800 + i, 2)) for i in range(6)]
     # The third fiction's first chapter is throttled once with Retry-After: 2.
