@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.crawl
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

@@ -240,6 +240,54 @@ def retry(job_id: int) -> None:
 
 
 @app.command()
+def cancel(job_id: int) -> None:
+    """Cancel a job: queued ones at once, running ones at the next chapter (kept)."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        job = services.cancel_job(rt, job_id)
+    out.print(job_line(job))
+
+
+@app.command()
+def delete(job_id: int) -> None:
+    """Delete an ended job's record; the novel stays."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        services.delete_job(rt, job_id)
+    out.print(f"job {job_id} deleted")
+
+
+@app.command("retry-failed")
+def retry_failed(
+    site: Annotated[str | None, typer.Option(help="only jobs of this site")] = None,
+    error: Annotated[str | None, typer.Option(help="only jobs whose error contains this")] = None,
+) -> None:
+    """Queue again every failed or partial job (optionally filtered)."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        ids = services.retry_failed(rt, site=site, error_contains=error)
+    out.print(f"{len(ids)} job(s) queued again" + (f": {', '.join(map(str, ids))}" if ids else ""))
+
+
+@app.command()
+def reconcile(
+    grace: Annotated[float, typer.Option(help="leave jobs younger than this (s) alone")] = 10,
+) -> None:
+    """Requeue jobs Redis lost or whose worker died (workers also do this periodically)."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        report = services.reconcile(rt, grace=grace)
+    out.print(
+        f"{report.checked} active job(s) checked, {len(report.requeued)} requeued, "
+        f"{len(report.failed)} failed after too many attempts"
+    )
+
+
+@app.command()
 def reclean(
     novel: Annotated[str | None, typer.Option(help="only this novel (slug)")] = None,
     all_chapters: Annotated[

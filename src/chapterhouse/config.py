@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     request_retries: int = 2
     robots_txt_obey: bool = True
     job_timeout: int = 6 * 3600
+    heartbeat_interval: float = 10.0  # a running job touches its row this often
+    worker_lost_after: float = 60.0  # a job whose heartbeat is older is taken as abandoned
+    reconcile_interval: float = 30.0  # workers compare the database with Redis this often
+    reconcile_grace: float = 10.0  # a job queued more recently than this is left alone
+    max_attempts: int = 3  # a job lost this many times is failed, not requeued
     max_url_length: int = 2048
     log_level: str = "INFO"
 

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from redis import Redis
     from rq import Queue
 
+    from chapterhouse.queue.reconcile import ReconcileReport
+
 log = logging.getLogger(__name__)
 
 
@@ -137,6 +139,60 @@ def retry_job(rt: Runtime, job_id: int) -> SubmitResult:
     forget_rq_job(rt.queue, job_id)
     enqueue_job(rt, job)
     return SubmitResult(job, created=True)
+
+
+def cancel_job(rt: Runtime, job_id: int) -> IngestionJob:
+    """Cancel a job: a queued one at once, a running one at its next chapter (keeping them)."""
+    with rt.sessions() as session:
+        job = job_queries.get_job(session, job_id)
+        if job.status in JobStatus.ENDED:
+            raise ConflictError(f"job {job_id} is already {job.status}")
+        was_queued = job.status == JobStatus.QUEUED
+        if was_queued:
+            job_queries.set_job(
+                session, job_id, status=JobStatus.CANCELED, finished_at=utcnow(), note=None
+            )
+        else:
+            job_queries.set_job(session, job_id, cancel_requested=True, note="cancel requested")
+    if was_queued:
+        from chapterhouse.queue.enqueue import forget_rq_job
+
+        forget_rq_job(rt.queue, job_id)
+    return get_job(rt, job_id)
+
+
+def delete_job(rt: Runtime, job_id: int) -> None:
+    """Delete an ended job's record (the novel and its chapters stay)."""
+    with rt.sessions() as session:
+        job = job_queries.get_job(session, job_id)
+        if job.status in JobStatus.ACTIVE:
+            raise ConflictError(f"job {job_id} is {job.status}; cancel it before deleting it")
+        session.delete(job)
+        session.commit()
+    from chapterhouse.queue.enqueue import forget_rq_job
+
+    forget_rq_job(rt.queue, job_id)
+
+
+def retry_failed(
+    rt: Runtime, *, site: str | None = None, error_contains: str | None = None
+) -> list[int]:
+    """Retry every failed or partial job, optionally of one site or with some error text."""
+    with rt.sessions() as session:
+        ids = job_queries.failed_job_ids(session, site=site, error_contains=error_contains)
+    retried = []
+    for job_id in ids:
+        result = retry_job(rt, job_id)
+        if result.created:
+            retried.append(job_id)
+    return retried
+
+
+def reconcile(rt: Runtime, *, grace: float = 10.0) -> ReconcileReport:
+    """Requeue active jobs that Redis lost or whose worker died."""
+    from chapterhouse.queue.reconcile import reconcile as run
+
+    return run(rt, grace=grace)
 
 
 def reclean(rt: Runtime, *, novel_slug: str | None = None, everything: bool = False) -> int:

@@ -13,7 +13,7 @@ from chapterhouse.db.models import IngestionJob
 T = TypeVar("T")
 
 # The values of `JobStatus.ALL`, spelled out so OpenAPI lists them (a test keeps them in step).
-JobStatusName = Literal["queued", "crawling", "saving", "done", "partial", "failed"]
+JobStatusName = Literal["queued", "crawling", "saving", "done", "partial", "failed", "canceled"]
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -93,6 +93,9 @@ class JobOut(BaseModel):
     failed_chapters: list[dict[str, Any]]
     stats: dict[str, int]
     rq_job_id: str | None
+    worker: str | None = Field(description="host:pid of the process running it, while it runs.")
+    heartbeat_at: UtcDatetime | None
+    cancel_requested: bool
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
@@ -114,6 +117,9 @@ class JobOut(BaseModel):
                 "failed_chapters": job.failed_chapters or [],
                 "stats": job.stats or {},
                 "rq_job_id": job.rq_job_id,
+                "worker": job.worker,
+                "heartbeat_at": job.heartbeat_at,
+                "cancel_requested": bool(job.cancel_requested),
                 "created_at": job.created_at,
                 "started_at": job.started_at,
                 "finished_at": job.finished_at,
@@ -232,3 +238,9 @@ class ChapterOut(ChapterSummary):
             next=view.next,
             novel=NovelRefOut.model_validate(view.novel),
         )
+
+
+class RetriedJobs(Schema):
+    """Jobs queued again by a bulk retry."""
+
+    job_ids: list[int]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from chapterhouse.config import Settings
-from chapterhouse.crawl.recorder import JobRecorder
+from chapterhouse.crawl.recorder import CrawlOutcome, JobRecorder
 from chapterhouse.crawl.registry import SiteRegistry
 from chapterhouse.db import store
 from chapterhouse.db.engine import make_engine, make_session_factory
@@ -19,6 +25,11 @@ from chapterhouse.queue.connection import redis_answers
 log = logging.getLogger(__name__)
 
 
+def holder_name() -> str:
+    """Who runs a job: `host:pid` of this process (RQ's work horse)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def run_job(settings: Settings, job_id: int) -> str:
     """Crawl and store the job's novel; return the final status or raise CrawlError."""
     from chapterhouse.crawl.runner import run_spider  # Scrapy is only imported here, in the horse
@@ -28,6 +39,10 @@ def run_job(settings: Settings, job_id: int) -> str:
     try:
         with sessions() as session:
             job = get_job(session, job_id)
+            if job.status in JobStatus.ENDED:
+                # Canceled while queued, or queued twice: nothing to do, and never redo.
+                log.info("job %s is already %s", job_id, job.status)
+                return job.status
             registry = SiteRegistry(settings.extra_site_hosts, settings.max_url_length)
             site, ref = registry.resolve(job.url)
             set_job(
@@ -39,12 +54,15 @@ def run_job(settings: Settings, job_id: int) -> str:
                 finished_at=None,
                 error=None,
                 failed_chapters=[],
+                worker=holder_name(),
+                heartbeat_at=utcnow(),
             )
             novel_id = store.find_novel_id(session, ref.site, ref.site_novel_id)
             held = store.stored_listing(session, novel_id) if novel_id else {}
 
         recorder = JobRecorder(sessions, job_id, held)
-        outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
+        with heartbeat(sessions, job_id, settings.heartbeat_interval):
+            outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
         if outcome.store_error is not None:
             raise outcome.store_error
         if outcome.fatal_error or recorder.novel_id is None:
@@ -54,33 +72,60 @@ def run_job(settings: Settings, job_id: int) -> str:
                     session, job_id, status=JobStatus.FAILED, error=reason, finished_at=utcnow()
                 )
             raise CrawlError(reason)
-
-        with sessions() as session:
-            set_job(session, job_id, status=JobStatus.SAVING)
-            outcome.counts["withdrawn"] = store.sync_listing(
-                session, recorder.novel_id, outcome.listing
-            )
-            store.refresh_totals(session, recorder.novel_id)
-            session.commit()
-            status = JobStatus.PARTIAL if outcome.failed_chapters else JobStatus.DONE
-            error = (
-                f"{len(outcome.failed_chapters)} chapter(s) could not be fetched"
-                if outcome.failed_chapters
-                else None
-            )
-            set_job(
-                session,
-                job_id,
-                status=status,
-                error=error,
-                note=None,
-                stats=dict(outcome.counts),
-                finished_at=utcnow(),
-            )
-        log.info("job %s: %s %s", job_id, status, outcome.counts)
-        return status
+        return _finish(sessions, job_id, recorder.novel_id, outcome)
     finally:
         engine.dispose()
+
+
+def _finish(
+    sessions: sessionmaker[Session], job_id: int, novel_id: int, outcome: CrawlOutcome
+) -> str:
+    with sessions() as session:
+        set_job(session, job_id, status=JobStatus.SAVING)
+        if not outcome.canceled:
+            outcome.counts["withdrawn"] = store.sync_listing(session, novel_id, outcome.listing)
+        store.refresh_totals(session, novel_id)
+        session.commit()
+        if outcome.canceled:
+            status, error = JobStatus.CANCELED, None
+        elif outcome.failed_chapters:
+            status = JobStatus.PARTIAL
+            error = f"{len(outcome.failed_chapters)} chapter(s) could not be fetched"
+        else:
+            status, error = JobStatus.DONE, None
+        set_job(
+            session,
+            job_id,
+            status=status,
+            error=error,
+            note=None,
+            stats=dict(outcome.counts),
+            finished_at=utcnow(),
+        )
+    log.info("job %s: %s %s", job_id, status, outcome.counts)
+    return status
+
+
+@contextmanager
+def heartbeat(sessions: sessionmaker[Session], job_id: int, interval: float) -> Iterator[None]:
+    """Touch the job's heartbeat every `interval` s while the block runs (waits included)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                with sessions() as session:
+                    set_job(session, job_id, heartbeat_at=utcnow())
+            except SQLAlchemyError:
+                log.warning("job %s: heartbeat not recorded", job_id)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=interval + 5)
 
 
 def record_attempt_failure(settings: Settings, job_id: int, reason: str, *, final: bool) -> None:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PREFIX = "chapterhouse:polite"
-LEASE_SECONDS = 120.0  # a request in flight longer than this no longer blocks the domain
 
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -76,8 +75,11 @@ class Limit:
 class DomainLimiter:
     """Shared per-domain request slots in Redis."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, lease: float = 35.0) -> None:
         self.redis = redis
+        # A request in flight longer than this no longer blocks the domain: a killed worker's
+        # slot frees itself. It is the download timeout plus a margin.
+        self.lease = lease
         self._acquire = redis.register_script(_ACQUIRE)
         self._release = redis.register_script(_RELEASE)
         self._cool_down = redis.register_script(_COOL_DOWN)
@@ -89,7 +91,7 @@ class DomainLimiter:
     def try_acquire(self, domain: str, limit: Limit, token: str) -> tuple[float, str]:
         """(0, "") when the request may start now, else (seconds to wait, why)."""
         verdict, wait, why = self._acquire(
-            keys=self._keys(domain), args=[limit.interval, limit.concurrency, token, LEASE_SECONDS]
+            keys=self._keys(domain), args=[limit.interval, limit.concurrency, token, self.lease]
         )
         return (0.0, "") if verdict == b"go" else (float(wait), why.decode())
 
@@ -181,7 +183,7 @@ class PolitenessMiddleware:
                 recorder.waiting(domain, until)
 
         return cls(
-            DomainLimiter(redis),
+            DomainLimiter(redis, lease=settings.getfloat("DOWNLOAD_TIMEOUT") + 5),
             limit,
             backoff_base=settings.getfloat("CHAPTERHOUSE_BACKOFF_BASE", 5.0),
             backoff_cap=settings.getfloat("CHAPTERHOUSE_BACKOFF_CAP", 600.0),

@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from chapterhouse.db import store
 from chapterhouse.db.jobs import set_job
-from chapterhouse.db.models import IngestionJob
+from chapterhouse.db.models import IngestionJob, utcnow
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class CrawlOutcome:
 
     fatal_error: str | None = None
     store_error: BaseException | None = None  # a database failure: the attempt is retried
+    canceled: bool = False  # a cancel was asked for: stop at the next chapter boundary
     failed_chapters: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(
         default_factory=lambda: {
@@ -79,11 +81,17 @@ class JobRecorder:
         with self.sessions() as session:
             outcome = store.save_chapter(session, self.novel_id, data)
             self.done += 1
-            session.query(IngestionJob).filter(IngestionJob.id == self.job_id).update(
-                {"chapters_done": self.done}
+            # The progress write also reads whether a cancel was asked for: one round trip.
+            cancel = session.scalar(
+                update(IngestionJob)
+                .where(IngestionJob.id == self.job_id)
+                .values(chapters_done=self.done, heartbeat_at=utcnow())
+                .returning(IngestionJob.cancel_requested)
             )
             session.commit()
         self.outcome.counts[outcome] += 1
+        if cancel:
+            self.outcome.canceled = True
 
     def waiting(self, domain: str, until: float) -> None:
         """Show on the job that a domain cools down (until=0 clears it)."""

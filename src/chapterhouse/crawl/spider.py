@@ -54,7 +54,7 @@ class NovelSpider(scrapy.Spider):
 
     def parse_chapter(self, response: Response, ref: ChapterRef) -> Iterator[Any]:
         """Yield the chapter's raw content for the pipeline to clean and store."""
-        self._stop_if_store_failed()
+        self._stop_if_asked()
         try:
             yield self.site.parse_chapter(response, ref)  # type: ignore[arg-type]
         except ChapterhouseError as exc:
@@ -66,13 +66,15 @@ class NovelSpider(scrapy.Spider):
 
     def chapter_errback(self, failure: Failure) -> None:
         """A chapter could not be fetched after retries: record it, carry on."""
-        self._stop_if_store_failed()
+        self._stop_if_asked()
         ref = failure.request.cb_kwargs["ref"]  # type: ignore[attr-defined]
         self.recorder.chapter_failed(ref, describe_failure(ref.url, failure))
 
-    def _stop_if_store_failed(self) -> None:
+    def _stop_if_asked(self) -> None:
         if self.recorder.outcome.store_error is not None:
             raise CloseSpider("store_failed")
+        if self.recorder.outcome.canceled:
+            raise CloseSpider("canceled")
 
 
 def describe_failure(url: str, failure: Failure) -> str:

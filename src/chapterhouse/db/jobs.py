@@ -54,3 +54,17 @@ def set_job(session: Session, job_id: int, **values: Any) -> None:
     values.setdefault("updated_at", utcnow())
     session.execute(update(IngestionJob).where(IngestionJob.id == job_id).values(**values))
     session.commit()
+
+
+def failed_job_ids(
+    session: Session, *, site: str | None = None, error_contains: str | None = None
+) -> list[int]:
+    """Ids of failed or partial jobs, oldest first, filtered by site or error text."""
+    query = select(IngestionJob.id).where(
+        IngestionJob.status.in_((JobStatus.FAILED, JobStatus.PARTIAL))
+    )
+    if site:
+        query = query.where(IngestionJob.site == site)
+    if error_contains:
+        query = query.where(IngestionJob.error.ilike(f"%{error_contains}%"))
+    return list(session.scalars(query.order_by(IngestionJob.id)))

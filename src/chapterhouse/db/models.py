@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -37,10 +38,11 @@ class JobStatus:
     DONE = "done"
     PARTIAL = "partial"  # done, but some chapters failed
     FAILED = "failed"
+    CANCELED = "canceled"  # stopped on request; what was fetched is kept
 
     ACTIVE = (QUEUED, CRAWLING, SAVING)
-    ENDED = (DONE, PARTIAL, FAILED)
-    ALL = (QUEUED, CRAWLING, SAVING, DONE, PARTIAL, FAILED)
+    ENDED = (DONE, PARTIAL, FAILED, CANCELED)
+    ALL = (QUEUED, CRAWLING, SAVING, DONE, PARTIAL, FAILED, CANCELED)
 
 
 class Novel(Base):
@@ -147,6 +149,11 @@ class IngestionJob(Base):
     # new / updated / unchanged / withdrawn / failed chapter counts of this run
     stats: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     rq_job_id: Mapped[str | None] = mapped_column(String(64))
+    # Who runs the job ("host:pid" of the work horse) and when it last said it is alive: the
+    # reconciler requeues a job whose holder is gone.
+    worker: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

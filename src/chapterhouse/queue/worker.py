@@ -8,29 +8,38 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from types import FrameType
 
 from rq import Worker
 
 from chapterhouse.config import Settings
-from chapterhouse.queue.connection import make_redis, ping
-from chapterhouse.queue.enqueue import make_queue
+from chapterhouse.queue.connection import ping
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, *, burst: bool = False, max_jobs: int | None = None) -> bool:
     """Serve the ingestion queue in this process; each job runs in a forked work horse."""
-    redis = make_redis(settings)
-    ping(redis)
-    queue = make_queue(settings, redis)
-    worker = Worker([queue], connection=redis, name=f"{socket.gethostname()}.{os.getpid()}")
-    return worker.work(
-        burst=burst,
-        with_scheduler=True,  # RQ's scheduler runs delayed retries
-        logging_level=settings.log_level.upper(),
-        max_jobs=max_jobs,
-    )
+    from chapterhouse.queue.reconcile import start_reconciler
+    from chapterhouse.services import Runtime
+
+    rt = Runtime(settings)
+    ping(rt.redis)
+    worker = Worker([rt.queue], connection=rt.redis, name=f"{socket.gethostname()}.{os.getpid()}")
+    stop = threading.Event()
+    if not burst:
+        start_reconciler(rt, stop)
+    try:
+        return worker.work(
+            burst=burst,
+            with_scheduler=True,  # RQ's scheduler runs delayed retries
+            logging_level=settings.log_level.upper(),
+            max_jobs=max_jobs,
+        )
+    finally:
+        stop.set()
+        rt.close()
 
 
 def run_worker_processes(count: int, *, burst: bool = False) -> int:

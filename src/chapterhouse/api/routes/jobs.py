@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Response, status
 from chapterhouse import services
 from chapterhouse.api.deps import MAX_INT, PaginationDep, RuntimeDep
 from chapterhouse.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
-from chapterhouse.api.schemas import JobOut, JobStatusName, PageOf, SubmittedJob
+from chapterhouse.api.schemas import JobOut, JobStatusName, PageOf, RetriedJobs, SubmittedJob
 
 JobId = Annotated[int, Path(ge=1, le=MAX_INT, description="The job's id.")]
 
@@ -31,6 +31,18 @@ def list_jobs(
         limit=page.limit,
         offset=page.offset,
     )
+
+
+@router.post("/retry-failed", status_code=status.HTTP_202_ACCEPTED)
+def retry_failed(
+    rt: RuntimeDep,
+    site: Annotated[str | None, Query(max_length=32, description="Only this site's jobs.")] = None,
+    error: Annotated[
+        str | None, Query(max_length=200, description="Only jobs whose error contains this.")
+    ] = None,
+) -> RetriedJobs:
+    """Queue again every failed or partial job, optionally of one site or with some error text."""
+    return RetriedJobs(job_ids=services.retry_failed(rt, site=site, error_contains=error))
 
 
 @router.get("/{job_id}", responses=NOT_FOUND)
@@ -55,3 +67,17 @@ def retry_job(job_id: JobId, rt: RuntimeDep, response: Response) -> SubmittedJob
         response.status_code = status.HTTP_200_OK
     job = services.get_job(rt, result.job.id)
     return SubmittedJob.from_job(job, created=result.created)
+
+
+@router.post("/{job_id}/cancel", responses={**NOT_FOUND, **CONFLICT})
+def cancel_job(job_id: JobId, rt: RuntimeDep) -> JobOut:
+    """Cancel a job: a queued one at once, a running one at its next chapter (what it has stays)."""
+    return JobOut.from_job(services.cancel_job(rt, job_id))
+
+
+@router.delete(
+    "/{job_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**NOT_FOUND, **CONFLICT}
+)
+def delete_job(job_id: JobId, rt: RuntimeDep) -> None:
+    """Delete an ended job's record; the novel and its chapters stay."""
+    services.delete_job(rt, job_id)

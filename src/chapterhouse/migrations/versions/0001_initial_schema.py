@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-28 03:45:43.671284
+Revises: (none)
+Create Date: 2026-11-28 04:34:36.659051
 """
 
 from __future__ import annotations
@@ -95,6 +95,9 @@ def upgrade() -> None:
         sa.Column("failed_chapters", sa.JSON(), nullable=False),
         sa.Column("stats", sa.JSON(), nullable=False),
         sa.Column("rq_job_id", sa.String(length=64), nullable=True),
+        sa.Column("worker", sa.String(length=128), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
