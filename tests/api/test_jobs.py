@@ -68,7 +68,11 @@ def test_job_shows_state_progress_and_novel(client: TestClient, runtime: Runtime
     assert job["rq_job_id"] == "ingest-1"
     assert job["note"] is None
     assert datetime.fromisoformat(job["started_at"]) == started
+    assert job["worker"] is None and job["cancel_requested"] is False
     assert set(job) == {
+        "worker",
+        "heartbeat_at",
+        "cancel_requested",
         "job_id",
         "status",
         "url",

@@ -62,7 +62,12 @@ def run_job(settings: Settings, job_id: int) -> str:
 
         recorder = JobRecorder(sessions, job_id, held)
         with heartbeat(sessions, job_id, settings.heartbeat_interval):
-            outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
+            try:
+                outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
+                recorder.close()
+            except SQLAlchemyError as exc:
+                recorder.outcome.store_error = exc
+                outcome = recorder.outcome
         if outcome.store_error is not None:
             raise outcome.store_error
         if outcome.fatal_error or recorder.novel_id is None:

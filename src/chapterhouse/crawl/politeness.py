@@ -160,6 +160,7 @@ class PolitenessMiddleware:
         on_wait: Callable[[str, float], None] | None = None,
     ) -> None:
         # on_wait(domain, until) shows a cool-down on the job; until=0 clears it.
+        self._struck: set[str] = set()  # domains this crawl saw throttle, to clear once calm
         self.limiter = limiter
         self.limit = limit
         self.backoff_base = backoff_base
@@ -215,6 +216,7 @@ class PolitenessMiddleware:
         self._release(request, domain)
         if response.status in (429, 503):
             strikes = self.limiter.strike(domain)
+            self._struck.add(domain)
             asked = retry_after_seconds(response.headers.get("Retry-After"))
             seconds = backoff_seconds(strikes, asked, self.backoff_base, self.backoff_cap)
             until = self.limiter.cool_down(domain, seconds)
@@ -223,8 +225,9 @@ class PolitenessMiddleware:
             )
             if self.on_wait is not None:
                 self.on_wait(domain, until)
-        elif response.status < 400:
+        elif response.status < 400 and domain in self._struck:
             self.limiter.clear_strikes(domain)
+            self._struck.discard(domain)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,9 @@ from chapterhouse.db.models import IngestionJob, utcnow
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
 
 log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 25  # chapters per commit at most
+FLUSH_SECONDS = 0.5  # and no chapter waits longer than this to be committed
 
 
 @dataclass
@@ -53,6 +57,11 @@ class JobRecorder:
         self.novel_id: int | None = None
         self.outcome = CrawlOutcome()
         self.done = 0
+        # One session for the crawl's chapters, committed every few chapters or fractions of a
+        # second: progress stays live while the per-chapter round trips go away.
+        self._session: Session | None = None
+        self._pending = 0
+        self._flushed_at = time.monotonic()
 
     def to_fetch(self, novel: NovelData) -> list[ChapterRef]:
         """Chapters that are new or whose listing changed since we stored them."""
@@ -76,22 +85,43 @@ class JobRecorder:
             session.commit()
 
     def chapter(self, data: ChapterData) -> None:
-        """Store one chapter and count it towards the job's progress, in one transaction."""
+        """Store one chapter; chapters are committed in small batches with the job's progress."""
         assert self.novel_id is not None, "chapters arrive after their novel"
-        with self.sessions() as session:
-            outcome = store.save_chapter(session, self.novel_id, data)
-            self.done += 1
-            # The progress write also reads whether a cancel was asked for: one round trip.
-            cancel = session.scalar(
-                update(IngestionJob)
-                .where(IngestionJob.id == self.job_id)
-                .values(chapters_done=self.done, heartbeat_at=utcnow())
-                .returning(IngestionJob.cancel_requested)
-            )
-            session.commit()
+        if self._session is None:
+            self._session = self.sessions()
+        known = data.ref.site_chapter_id in self.held
+        outcome = store.save_chapter(self._session, self.novel_id, data, known=known)
         self.outcome.counts[outcome] += 1
+        self.done += 1
+        self._pending += 1
+        if self._pending >= FLUSH_EVERY or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit stored chapters with the progress; the same write reads a cancel request."""
+        if self._session is None or not self._pending:
+            return
+        cancel = self._session.scalar(
+            update(IngestionJob)
+            .where(IngestionJob.id == self.job_id)
+            .values(chapters_done=self.done, heartbeat_at=utcnow())
+            .returning(IngestionJob.cancel_requested)
+        )
+        self._session.commit()
+        self._session.expunge_all()  # memory stays flat however long the novel
+        self._pending = 0
+        self._flushed_at = time.monotonic()
         if cancel:
             self.outcome.canceled = True
+
+    def close(self) -> None:
+        """Commit what is pending and release the session."""
+        try:
+            self.flush()
+        finally:
+            if self._session is not None:
+                self._session.close()
+                self._session = None
 
     def waiting(self, domain: str, until: float) -> None:
         """Show on the job that a domain cools down (until=0 clears it)."""

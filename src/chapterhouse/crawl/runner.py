@@ -48,6 +48,7 @@ def scrapy_settings(settings: Settings, site: Site, *, shared: bool = True) -> d
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "WARNING" if settings.log_level.upper() != "DEBUG" else "INFO",
         "ITEM_PIPELINES": {"chapterhouse.crawl.pipelines.StorePipeline": 300},
+        "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }
 

@@ -35,7 +35,11 @@ class NovelSpider(scrapy.Spider):
         )
 
     def parse_novel(self, response: Response) -> Iterator[Any]:
-        """Yield the novel, then a request per chapter to fetch, in reading order."""
+        """Yield the novel, then a request per chapter to fetch, in reading order.
+
+        The scheduler is FIFO (see `runner`), so chapters are fetched in this order: progress and
+        a stopped job keep the novel's beginning, at no per-chapter priority queue cost.
+        """
         try:
             novel = self.site.parse_novel(response)  # type: ignore[arg-type]
         except ChapterhouseError as exc:
@@ -48,8 +52,6 @@ class NovelSpider(scrapy.Spider):
                 callback=self.parse_chapter,
                 errback=self.chapter_errback,
                 cb_kwargs={"ref": ref},
-                # Lower numbers first, so progress and a stopped job keep the novel's start.
-                priority=-ref.number,
             )
 
     def parse_chapter(self, response: Response, ref: ChapterRef) -> Iterator[Any]:

@@ -121,16 +121,21 @@ def _set_genres(session: Session, novel_id: int, names: list[str]) -> None:
     session.flush()
 
 
-def save_chapter(session: Session, novel_id: int, data: ChapterData) -> str:
-    """Clean and upsert one chapter; returns "new", "updated" or "unchanged"."""
+def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: bool = True) -> str:
+    """Clean and upsert one chapter; returns "new", "updated" or "unchanged".
+
+    `known=False` says the chapter was not stored when the crawl began, so no lookup is made.
+    """
     ref = data.ref
     content = clean_html(data.raw_html, ref.url)
     digest = content_hash(content)
-    chapter = session.scalars(
-        select(Chapter).where(
-            Chapter.novel_id == novel_id, Chapter.site_chapter_id == ref.site_chapter_id
-        )
-    ).first()
+    chapter = None
+    if known:
+        chapter = session.scalars(
+            select(Chapter).where(
+                Chapter.novel_id == novel_id, Chapter.site_chapter_id == ref.site_chapter_id
+            )
+        ).first()
     outcome = "unchanged"
     if chapter is None:
         chapter = Chapter(novel_id=novel_id, site_chapter_id=ref.site_chapter_id)

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 def run_worker(settings: Settings, *, burst: bool = False, max_jobs: int | None = None) -> bool:
     """Serve the ingestion queue in this process; each job runs in a forked work horse."""
+    # Import the crawler once here, before RQ forks a work horse per job: each job then starts
+    # without paying for Scrapy's imports. Importing installs no reactor.
+    import chapterhouse.crawl.ingest
+    import chapterhouse.crawl.runner  # noqa: F401
     from chapterhouse.queue.reconcile import start_reconciler
     from chapterhouse.services import Runtime
 
