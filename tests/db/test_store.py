@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -69,6 +70,32 @@ def test_genres_are_normalised_and_shared_between_novels(any_runtime: Runtime) -
         session.commit()
         slugs = session.scalars(select(Genre.slug).order_by(Genre.slug)).all()
         assert slugs == ["fantasy", "science-fiction"]
+        assert session.scalar(select(func.count()).select_from(NovelGenre)) == 4
+
+
+def test_two_workers_creating_the_same_genre_both_succeed(runtime: Runtime) -> None:
+    # Worker A has inserted "fantasy" but not committed when worker B stores another novel
+    # with that genre: B must wait and reuse the row, not fail its job on the unique slug.
+    errors: list[BaseException] = []
+    with runtime.sessions() as first:
+        store.upsert_novel(first, novel_data("11"))
+
+        def second_worker() -> None:
+            try:
+                with runtime.sessions() as second:
+                    store.upsert_novel(second, novel_data("12", title="Another"))
+                    second.commit()
+            except BaseException as exc:  # reported to the test thread below
+                errors.append(exc)
+
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        thread.join(0.5)
+        first.commit()
+    thread.join(10)
+    assert not errors
+    with runtime.sessions() as session:
+        assert session.scalar(select(func.count(Genre.id))) == 2
         assert session.scalar(select(func.count()).select_from(NovelGenre)) == 4
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Insert, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from chapterhouse.content.normalize import (
@@ -107,18 +108,25 @@ def _set_genres(session: Session, novel_id: int, names: list[str]) -> None:
         slug = genre_slug(name)
         if slug:
             wanted.setdefault(slug, genre_name(name))
-    existing = {
-        g.slug: g for g in session.scalars(select(Genre).where(Genre.slug.in_(list(wanted))))
-    }
-    for slug, name in wanted.items():
-        if slug not in existing:
-            genre = Genre(slug=slug, name=name)
-            session.add(genre)
-            existing[slug] = genre
-    session.flush()
+    if wanted:
+        # Workers crawling two novels with a shared genre race to create it: let the
+        # database settle the race instead of failing one of the jobs.
+        session.execute(
+            _insert_ignoring_conflicts(session, Genre).values(
+                [{"slug": slug, "name": name} for slug, name in sorted(wanted.items())]
+            )
+        )
+    found = session.execute(select(Genre.slug, Genre.id).where(Genre.slug.in_(list(wanted))))
+    ids = {slug: genre_id for slug, genre_id in found}
     session.execute(delete(NovelGenre).where(NovelGenre.novel_id == novel_id))
-    session.add_all(NovelGenre(novel_id=novel_id, genre_id=existing[s].id) for s in wanted)
+    session.add_all(NovelGenre(novel_id=novel_id, genre_id=ids[s]) for s in wanted)
     session.flush()
+
+
+def _insert_ignoring_conflicts(session: Session, table: type) -> Insert:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    return sqlite.insert(table).on_conflict_do_nothing()
 
 
 def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: bool = True) -> str:
