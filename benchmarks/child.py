@@ -67,9 +67,9 @@ def run_bare(url: str) -> dict[str, Any]:
             yield scrapy.Request(ref.url, callback=self.parse, dont_filter=True)
 
         def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-            """Follow every chapter link, lower numbers first (as NovelSpider orders them)."""
-            for number, href in enumerate(response.css(_CHAPTER_LINKS).getall(), start=1):
-                yield response.follow(href, callback=self.parse_chapter, priority=-number)
+            """Follow every chapter link in reading order (the scheduler is FIFO, as ours)."""
+            for href in response.css(_CHAPTER_LINKS).getall():
+                yield response.follow(href, callback=self.parse_chapter)
 
         def parse_chapter(self, response: Response) -> None:
             """Count the chapter; its body is never looked at."""

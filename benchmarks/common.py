@@ -133,9 +133,9 @@ class PrerenderedSite(FakeSite):
 
 
 @contextmanager
-def running_site() -> Iterator[PrerenderedSite]:
+def running_site(site: PrerenderedSite | None = None) -> Iterator[PrerenderedSite]:
     """A pre-rendering fake site served on a loopback port by a thread of this process."""
-    site = PrerenderedSite()
+    site = site if site is not None else PrerenderedSite()
     server = serve(site)
     try:
         yield site

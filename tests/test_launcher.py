@@ -11,8 +11,12 @@ from pathlib import Path
 
 import httpx
 
+from chapterhouse import services
 from chapterhouse.config import Settings
+from chapterhouse.services import Runtime
 from tests.conftest import settings_env
+from tests.fakesite import royalroad
+from tests.fakesite.server import FakeSite
 
 
 def free_port() -> int:
@@ -87,3 +91,38 @@ def test_up_without_redis_or_redis_server_says_how_to_get_it(tmp_path: Path) -> 
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert "Redis does not answer" in lines[0] and "install it" in lines[0]
+
+
+def test_up_stopped_mid_job_requeues_the_job_and_exits_0(
+    site_settings: Settings, fake_site: FakeSite
+) -> None:
+    fiction = fake_site.add(royalroad.make_fiction(5801, 8))
+    fake_site.slow["/fiction/5801/"] = 0.4
+    api_port = free_port()
+    settings = site_settings.model_copy(update={"api_port": api_port, "shutdown_grace": 1.0})
+    api = f"http://127.0.0.1:{api_port}"
+    up = subprocess.Popen(
+        [sys.executable, "-m", "chapterhouse", "up"],
+        env=settings_env(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not port_open(api_port):
+            time.sleep(0.2)
+        job_id = httpx.post(f"{api}/ingest", json={"url": fake_site.url(fiction)}).json()["job_id"]
+        while time.monotonic() < deadline:
+            if httpx.get(f"{api}/jobs/{job_id}").json()["progress"]["done"] >= 1:
+                break
+            time.sleep(0.2)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        _, errors = up.communicate(timeout=90)
+    assert up.returncode == 0, errors[-3000:]
+    assert not port_open(api_port)
+    rt = Runtime(settings)
+    job = services.get_job(rt, job_id)
+    rt.close()
+    assert job.status == "queued" and job.note and "shut down" in job.note

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -89,13 +89,17 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from chapterhouse.logs import configure_logging
+
     settings = get_settings()
+    configure_logging(settings)
     uvicorn.run(
         "chapterhouse.api.app:create_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # our root handler formats uvicorn's lines too (text or JSON)
     )
 
 
@@ -104,14 +108,19 @@ def worker(
     burst: Annotated[bool, typer.Option(help="exit when the queue is empty")] = False,
     workers: Annotated[int, typer.Option(min=1, help="worker processes to run")] = 1,
     max_jobs: Annotated[int | None, typer.Option(help="exit after this many jobs")] = None,
+    max_memory: Annotated[
+        int | None, typer.Option(min=1, help="exit after a job once over this many MB")
+    ] = None,
 ) -> None:
     """Process ingestion jobs from the queue."""
     from chapterhouse.queue.worker import run_worker, run_worker_processes
 
     if workers > 1:
-        raise typer.Exit(run_worker_processes(workers, burst=burst))
+        extra: tuple[str, ...] = ("--max-jobs", str(max_jobs)) if max_jobs else ()
+        extra += ("--max-memory", str(max_memory)) if max_memory else ()
+        raise typer.Exit(run_worker_processes(workers, burst=burst, extra=extra))
     with runtime() as rt:
-        run_worker(rt.settings, burst=burst, max_jobs=max_jobs)
+        run_worker(rt.settings, burst=burst, max_jobs=max_jobs, max_memory=max_memory)
 
 
 @app.command()
@@ -163,17 +172,17 @@ def _follow(rt: Runtime, job_id: int) -> IngestionJob:
     )
     with Progress(*columns, console=out, transient=True) as progress:
         task = progress.add_task(f"job {job_id} queued", total=None)
-        while True:
-            job = services.get_job(rt, job_id)
+        # The same change events as GET /jobs/{id}/events; the last one is the ended job.
+        for event in services.follow_job(rt, job_id):
+            job = event.job
+            note = f" ({job.note})" if job.note else ""
             progress.update(
                 task,
-                description=f"job {job_id} {job.status}",
+                description=f"job {job_id} {job.status}{note}",
                 total=job.chapters_total,
                 completed=job.chapters_done,
             )
-            if job.status in JobStatus.ENDED:
-                return job
-            time.sleep(0.5)
+    return job
 
 
 @app.command()
@@ -281,10 +290,13 @@ def reconcile(
 
     with runtime() as rt:
         report = services.reconcile(rt, grace=grace)
+        checks = services.enqueue_due_checks(rt)
     out.print(
         f"{report.checked} active job(s) checked, {len(report.requeued)} requeued, "
         f"{len(report.failed)} failed after too many attempts"
     )
+    if checks:
+        out.print(f"{len(checks)} due follow check(s) queued again")
 
 
 @app.command()
@@ -326,6 +338,56 @@ def novels(
             )
     out.print(table)
     out.print(f"{len(page.items)} of {page.total} novels")
+
+
+@app.command()
+def follow(slug: str) -> None:
+    """Follow a stored novel: check it for new chapters on a schedule fitted to its rhythm."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        novel = services.follow_novel(rt, slug)
+    out.print(f"following {novel.slug}; next check {_when(novel.next_check_at)}")
+
+
+@app.command()
+def unfollow(slug: str) -> None:
+    """Stop following a novel; its chapters stay."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        novel = services.unfollow_novel(rt, slug)
+    out.print(f"no longer following {novel.slug}")
+
+
+@app.command()
+def following() -> None:
+    """List followed novels with their next check and what the last one found."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        novels = services.list_following(rt)
+    table = Table("slug", "title", "next check", "every", "last check", "found")
+    for novel in novels:
+        every = f"{novel.check_interval / 3600:.1f} h" if novel.check_interval else ""
+        table.add_row(
+            novel.slug,
+            novel.title,
+            _when(novel.next_check_at),
+            every,
+            _when(novel.last_checked_at),
+            novel.last_check_note or "",
+        )
+    out.print(table)
+    out.print(f"{len(novels)} followed novel(s)")
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:  # SQLite hands timestamps back naive; they are UTC
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @app.command()
@@ -387,6 +449,90 @@ def queue() -> None:
     for w in status.workers:
         workers.add_row(w.name, w.state, w.current_job or "", str(w.successful), str(w.failed))
     out.print(workers)
+    _print_paused(status.paused, status.paused_domains)
+
+
+def _print_paused(paused: bool, domains: list[str]) -> None:
+    if paused:
+        out.print("[yellow]queue paused[/yellow]: workers take no new job (chapterhouse resume)")
+    else:
+        out.print("queue running")
+    if domains:
+        out.print(f"[yellow]paused domains[/yellow]: {', '.join(domains)}", highlight=False)
+
+
+@app.command()
+def pause(
+    domain: Annotated[
+        str | None, typer.Argument(help="a site (royalroad) or domain; none: the whole queue")
+    ] = None,
+) -> None:
+    """Pause the queue (queued jobs wait, running ones finish), or every request to a domain."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        if domain is None:
+            services.pause_queue(rt)
+            out.print("queue paused: workers take no new job; running jobs finish")
+        else:
+            result = services.pause_domain(rt, domain)
+            out.print(f"paused: {', '.join(result.domains)}", highlight=False)
+
+
+@app.command()
+def resume(
+    domain: Annotated[
+        str | None, typer.Argument(help="a site (royalroad) or domain; none: the whole queue")
+    ] = None,
+) -> None:
+    """Resume the queue, or requests to a domain (its held jobs are queued again at once)."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        if domain is None:
+            services.resume_queue(rt)
+            out.print("queue resumed")
+        else:
+            result = services.resume_domain(rt, domain)
+            out.print(f"resumed: {', '.join(result.domains)}", highlight=False)
+
+
+@app.command()
+def drain(
+    wait: Annotated[bool, typer.Option(help="wait until no job is running")] = False,
+    timeout: Annotated[
+        float | None, typer.Option(min=0, help="with --wait: give up after this many seconds")
+    ] = None,
+) -> None:
+    """Stop intake (pause the queue) and let running jobs finish."""
+    from chapterhouse import services
+
+    with runtime() as rt:
+        status = services.drain(rt, wait=False)
+        running = status.counts["started"]
+        if wait and running:
+            out.print(f"queue paused; waiting for {running} running job(s)")
+            status = services.drain(rt, wait=True, timeout=timeout)
+    queued = status.counts["queued"]
+    if wait:
+        out.print(f"drained: no job is running; {queued} job(s) stay queued (chapterhouse resume)")
+    else:
+        out.print(f"queue paused; {running} job(s) still running, {queued} queued")
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 9181,
+) -> None:
+    """Serve RQ's web dashboard (queues, workers, jobs) for this Redis."""
+    from chapterhouse.dashboard import run_dashboard
+    from chapterhouse.queue.connection import ping
+
+    with runtime() as rt:
+        ping(rt.redis)
+        out.print(f"RQ dashboard on http://{host}:{port}  (Ctrl-C stops)")
+        run_dashboard(rt.settings, host=host, port=port)
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
@@ -60,8 +60,28 @@ class Settings(BaseSettings):
     reconcile_interval: float = 30.0  # workers compare the database with Redis this often
     reconcile_grace: float = 10.0  # a job queued more recently than this is left alone
     max_attempts: int = 3  # a job lost this many times is failed, not requeued
+    # A job picked up while its domain is paused is set aside this long (s), then tried again.
+    pause_recheck: float = Field(default=60.0, gt=0)
+    # On SIGTERM a worker lets its running job finish this long (s), then requeues it.
+    shutdown_grace: float = Field(default=60.0, ge=0)
+    # Followed novels: checked at most this often, at least this often, and this often when
+    # too few chapters show a release rhythm (seconds).
+    follow_min_interval: float = Field(default=3600.0, gt=0)
+    follow_max_interval: float = Field(default=86400.0, gt=0)
+    follow_default_interval: float = Field(default=21600.0, gt=0)
     max_url_length: int = 2048
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line, with job_id
+    # Live job events (GET /jobs/{id}/events, ingest --wait): row reads apart, and the longest
+    # silence before an SSE keep-alive comment, so proxies do not drop an idle stream.
+    events_poll_interval: float = Field(default=0.5, gt=0)
+    events_keepalive: float = Field(default=15.0, gt=0)
+    # Webhooks: empty URL = off. The secret signs each body (HMAC-SHA256) in a header.
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_timeout: float = Field(default=10.0, gt=0)
+    # Seconds before each retry of a failed delivery; one retry per entry (RQ's Retry).
+    webhook_retry_intervals: list[int] = Field(default_factory=lambda: [10, 60, 300, 1800, 7200])
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -88,11 +88,15 @@ def _worker_checks(rt: Runtime, timeout: float) -> list[Check]:
 
     from chapterhouse.queue.connection import count_workers
     from chapterhouse.queue.enqueue import enqueue_probe
+    from chapterhouse.queue.pauses import paused_queues
 
     workers = count_workers(rt.redis, rt.queue)
     if workers == 0:
         return [Check("workers", False, "no worker serves the queue: run `chapterhouse worker`")]
     checks = [Check("workers", True, f"{workers} worker(s) registered")]
+    if rt.queue.name in paused_queues(rt.redis):  # no worker would take the probe
+        checks.append(Check("probe job", False, "the queue is paused: `chapterhouse resume`"))
+        return checks
     token = uuid.uuid4().hex[:12]
     job_id = enqueue_probe(rt.queue, token)
     deadline = time.monotonic() + timeout

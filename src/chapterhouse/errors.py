@@ -74,5 +74,17 @@ class LayoutError(CrawlError):
     """A page no longer has the markup the spider expects."""
 
 
+class UnknownDomainError(NotFoundError):
+    """The name given to pause or resume is neither a supported site nor one of its domains."""
+
+
+class DrainTimeoutError(ChapterhouseError):
+    """Jobs were still running when `drain --wait` ran out of time."""
+
+
 class ConflictError(ChapterhouseError):
     """The request does not fit the current state (e.g. retrying a job that still runs)."""
+
+
+class WebhookDeliveryError(ChapterhouseError):
+    """The webhook receiver did not take a delivery (an HTTP error or no answer); RQ retries."""

@@ -83,7 +83,8 @@ def run_stack(settings: Settings, *, workers: int = 1) -> int:
             child.send_signal(signal.SIGTERM)
     for child in children:
         try:
-            child.wait(timeout=30)
+            # Workers give a running job the shutdown grace, then requeue it and exit.
+            child.wait(timeout=settings.shutdown_grace + 30)
         except subprocess.TimeoutExpired:
             child.kill()
     if redis_process is not None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, text
+from redis.exceptions import RedisError
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,13 +18,22 @@ from chapterhouse.crawl.registry import SiteRegistry
 from chapterhouse.db import jobs as job_queries
 from chapterhouse.db.engine import make_engine, make_session_factory
 from chapterhouse.db.models import IngestionJob, JobStatus, Novel, utcnow
-from chapterhouse.errors import ConflictError, DatabaseUnavailableError, QueueUnavailableError
+from chapterhouse.errors import (
+    ConflictError,
+    DatabaseUnavailableError,
+    DrainTimeoutError,
+    QueueUnavailableError,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
     from redis import Redis
     from rq import Queue
 
+    from chapterhouse.job_events import JobEvent
     from chapterhouse.queue.reconcile import ReconcileReport
+    from chapterhouse.queue.status import QueueStatus
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +214,166 @@ def reclean(rt: Runtime, *, novel_slug: str | None = None, everything: bool = Fa
         return reclean_chapters(session, novel_slug=novel_slug, everything=everything)
 
 
+def follow_novel(rt: Runtime, slug: str) -> Novel:
+    """Follow a stored novel: plan its first check from its release rhythm and schedule it.
+
+    The planned time is kept in the database first; if Redis does not answer, the workers'
+    reconciler queues the check once it is due.
+    """
+    from chapterhouse.db.follows import plan_next_check
+    from chapterhouse.db.library import get_novel
+    from chapterhouse.queue.checks import schedule_check
+
+    with rt.sessions() as session:
+        novel = get_novel(session, slug)
+        if not novel.followed or novel.next_check_at is None:
+            now = utcnow()
+            novel.followed = True
+            novel.followed_at = now
+            plan_next_check(session, novel, rt.settings, now)
+            session.commit()
+        novel_id, due = novel.id, novel.next_check_at
+    assert due is not None
+    try:
+        schedule_check(rt.queue, novel_id, due, rt.settings)
+    except QueueUnavailableError as exc:
+        log.warning("novel %s followed; its check waits for Redis: %s", slug, exc.message)
+    return get_novel_by_slug(rt, slug)
+
+
+def unfollow_novel(rt: Runtime, slug: str) -> Novel:
+    """Stop following a novel: no more checks (a pending one is dropped, or skips itself)."""
+    from chapterhouse.db.library import get_novel
+    from chapterhouse.queue.checks import unschedule_check
+
+    with rt.sessions() as session:
+        novel = get_novel(session, slug)
+        novel_id, due = novel.id, novel.next_check_at
+        novel.followed = False
+        novel.next_check_at = None
+        novel.check_interval = None
+        session.commit()
+    if due is not None:
+        try:
+            unschedule_check(rt.queue, novel_id, due)
+        except QueueUnavailableError as exc:
+            log.warning("novel %s unfollowed; its stale check will skip itself: %s", slug, exc)
+    return get_novel_by_slug(rt, slug)
+
+
+def list_following(rt: Runtime) -> list[Novel]:
+    """Followed novels, the next to be checked first."""
+    from chapterhouse.db.follows import followed_novels
+
+    with rt.sessions() as session:
+        return followed_novels(session)
+
+
+def enqueue_due_checks(rt: Runtime) -> list[int]:
+    """Queue the check of every followed novel that is due and not waiting in Redis."""
+    from chapterhouse.queue.checks import enqueue_due_checks as run
+
+    return run(rt)
+
+
+def queue_status(rt: Runtime) -> QueueStatus:
+    """RQ registry counts, the workers, and whether the queue or some domains are paused."""
+    from chapterhouse.queue.status import queue_status as read
+
+    try:
+        return read(rt.queue)
+    except RedisError as exc:
+        raise QueueUnavailableError(f"Redis does not answer: {exc}") from None
+
+
+def pause_queue(rt: Runtime) -> QueueStatus:
+    """Workers take no new job; queued jobs stay queued and running ones finish."""
+    from chapterhouse.queue.pauses import pause_queue as pause
+
+    pause(rt.redis, rt.queue.name)
+    log.info("queue %s paused", rt.queue.name)
+    return queue_status(rt)
+
+
+def resume_queue(rt: Runtime) -> QueueStatus:
+    """Workers take jobs again."""
+    from chapterhouse.queue.pauses import resume_queue as resume
+
+    resume(rt.redis, rt.queue.name)
+    log.info("queue %s resumed", rt.queue.name)
+    return queue_status(rt)
+
+
+def drain(
+    rt: Runtime, *, wait: bool = False, timeout: float | None = None, poll: float = 0.5
+) -> QueueStatus:
+    """Pause the queue; with `wait`, return once no job runs (DrainTimeoutError past `timeout`)."""
+    status = pause_queue(rt)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while wait and status.counts["started"]:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise DrainTimeoutError(
+                f"{status.counts['started']} job(s) still running after {timeout:g} s; "
+                "the queue stays paused"
+            )
+        time.sleep(poll)
+        status = queue_status(rt)
+    return status
+
+
+@dataclass(frozen=True, slots=True)
+class DomainPause:
+    """The domains one pause or resume named, and every domain paused now."""
+
+    domains: list[str]
+    paused_domains: list[str]
+
+
+def pause_domain(rt: Runtime, name: str) -> DomainPause:
+    """No worker sends a request to the site (`royalroad`) or domain named, until resumed."""
+    from chapterhouse.queue.pauses import pause_domains, paused_domains
+
+    domains = rt.registry.domains_for(name)
+    pause_domains(rt.redis, domains)
+    log.info("paused %s", ", ".join(domains))
+    try:
+        return DomainPause(domains, paused_domains(rt.redis))
+    except RedisError as exc:
+        raise QueueUnavailableError(f"Redis does not answer: {exc}") from None
+
+
+def resume_domain(rt: Runtime, name: str) -> DomainPause:
+    """Requests to the site or domain named may go again; its held jobs are queued at once."""
+    from chapterhouse.queue.pauses import paused_domains, release_held_jobs, resume_domains
+
+    domains = rt.registry.domains_for(name)
+    resume_domains(rt.redis, domains)
+    with rt.sessions() as session:
+        session.execute(
+            update(IngestionJob)
+            .where(
+                IngestionJob.status == JobStatus.QUEUED,
+                IngestionJob.note.in_([f"waiting: {d} is paused" for d in domains]),
+            )
+            .values(note=None)
+        )
+        session.commit()
+    release_held_jobs(rt.queue)
+    log.info("resumed %s", ", ".join(domains))
+    try:
+        return DomainPause(domains, paused_domains(rt.redis))
+    except RedisError as exc:
+        raise QueueUnavailableError(f"Redis does not answer: {exc}") from None
+
+
+def get_novel_by_slug(rt: Runtime, slug: str) -> Novel:
+    """One stored novel by slug."""
+    from chapterhouse.db.library import get_novel
+
+    with rt.sessions() as session:
+        return get_novel(session, slug)
+
+
 def get_job(rt: Runtime, job_id: int) -> IngestionJob:
     """One job by id."""
     with rt.sessions() as session:
@@ -215,6 +386,25 @@ def list_jobs(
     """Jobs newest first."""
     with rt.sessions() as session:
         return job_queries.list_jobs(session, status=status, limit=limit, offset=offset)
+
+
+def follow_job(rt: Runtime, job_id: int) -> Iterator[JobEvent]:
+    """A job's events until it ends, blocking: one per change of state, the last one `end`."""
+    from chapterhouse.job_events import follow
+
+    return follow(rt, job_id, interval=rt.settings.events_poll_interval)
+
+
+def stream_job(rt: Runtime, job_id: int) -> AsyncIterator[JobEvent | None]:
+    """The same events for async consumers (the SSE route); None marks a keep-alive."""
+    from chapterhouse.job_events import stream
+
+    return stream(
+        rt,
+        job_id,
+        interval=rt.settings.events_poll_interval,
+        keepalive=rt.settings.events_keepalive,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +442,13 @@ def check_health(rt: Runtime) -> HealthReport:
         checks["redis"] = f"unavailable: {exc.message}"
         checks["workers"] = 0
     return HealthReport(healthy=healthy, checks=checks)
+
+
+def render_metrics(rt: Runtime) -> bytes:
+    """The fleet's Prometheus metrics, read from Redis and the database now; never raises."""
+    from chapterhouse.metrics import render
+
+    return render(rt)
 
 
 def database_unavailable(exc: SQLAlchemyError) -> DatabaseUnavailableError:

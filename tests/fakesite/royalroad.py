@@ -15,6 +15,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Literal
 
 Layout = Literal["prose", "table"]
@@ -401,6 +402,36 @@ def chapter_html(f: FakeFiction, c: FakeChapter, *, layout: Layout = "prose") ->
 </div></div>
 </div>"""  # noqa: E501
     return _page(f"{_e(c.title)} - {_e(f.title)}", head, body)
+
+
+def feed_path(f: FakeFiction) -> str:
+    """Path of the fiction's RSS feed."""
+    return f"/fiction/syndication/{f.id}"
+
+
+def feed_xml(f: FakeFiction, *, latest: int = 20) -> str:
+    """The fiction's RSS 2.0 feed: its latest chapters, newest first, links to chapter pages."""
+    items = "\n".join(
+        f"""    <item>
+      <title>{html.escape(f.title)} - {html.escape(c.title)}</title>
+      <link>{chapter_path(f, c)}</link>
+      <guid isPermaLink="false">{c.id}</guid>
+      <description>Placeholder summary of a new chapter.</description>
+      <pubDate>{format_datetime(c.published, usegmt=True)}</pubDate>
+    </item>"""
+        for c in reversed(f.chapters[-latest:])
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom">
+  <channel>
+    <title>{html.escape(f.title)}</title>
+    <link>{fiction_path(f)}</link>
+    <description>Placeholder feed of the latest chapters.</description>
+    <atom:link href="{feed_path(f)}" rel="self" type="application/rss+xml"/>
+{items}
+  </channel>
+</rss>
+"""
 
 
 def not_found_html() -> str:

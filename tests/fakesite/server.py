@@ -12,6 +12,7 @@ from tests.fakesite import royalroad
 
 FICTION = re.compile(r"^/fiction/(\d+)(?:/[^/]+)?/?$")
 CHAPTER = re.compile(r"^/fiction/(\d+)/[^/]+/chapter/(\d+)(?:/[^/]*)?/?$")
+FEED = re.compile(r"^/fiction/syndication/(\d+)/?$")
 
 
 @dataclass
@@ -80,6 +81,11 @@ class FakeSite:
             return 200, self.pages[path]
         if path == "/robots.txt":
             return 200, self.robots
+        if match := FEED.match(path):
+            fiction = self.fictions.get(int(match[1]))
+            if fiction is None:
+                return 404, "<html><body>no such fiction</body></html>"
+            return 200, royalroad.feed_xml(fiction)
         if match := CHAPTER.match(path):
             fiction = self.fictions.get(int(match[1]))
             for chapter in fiction.chapters if fiction else []:
@@ -110,7 +116,8 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            kind = "application/rss+xml" if FEED.match(path) else "text/html"
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

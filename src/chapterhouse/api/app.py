@@ -9,7 +9,17 @@ from fastapi import FastAPI
 
 from chapterhouse import __version__
 from chapterhouse.api.errors import BodySizeLimit, install_error_handlers
-from chapterhouse.api.routes import genres, health, ingest, jobs, novels
+from chapterhouse.api.routes import (
+    control,
+    events,
+    follows,
+    genres,
+    health,
+    ingest,
+    jobs,
+    metrics,
+    novels,
+)
 from chapterhouse.config import Settings, get_settings
 from chapterhouse.services import Runtime
 
@@ -17,7 +27,8 @@ DESCRIPTION = """\
 Submit a web-novel URL and chapterhouse crawls the novel in the background, politely,
 and keeps it: metadata, genres and every chapter as clean HTML.
 
-* `POST /ingest` queues a crawl and answers at once with a job; poll `GET /jobs/{id}`.
+* `POST /ingest` queues a crawl and answers at once with a job; poll `GET /jobs/{id}`,
+  or follow it live with `GET /jobs/{id}/events` (server-sent events).
 * `GET /novels`, `/novels/{slug}/chapters/{number}` and `/genres` read the library.
 * `GET /health` says whether the database, Redis and workers are there.
 
@@ -29,6 +40,7 @@ TAGS = [
     {"name": "jobs", "description": "Follow ingestion jobs."},
     {"name": "novels", "description": "Read stored novels and chapters."},
     {"name": "genres", "description": "Browse by genre."},
+    {"name": "control", "description": "Pause, resume and drain the queue; pause a site."},
     {"name": "health", "description": "Service status."},
 ]
 
@@ -56,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
-    for router in (ingest.router, jobs.router, novels.router, genres.router, health.router):
+    routers = (ingest.router, jobs.router, events.router, novels.router, genres.router)
+    for router in (*routers, follows.router, control.router, health.router, metrics.router):
         app.include_router(router)
     return app

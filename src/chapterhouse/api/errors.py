@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -55,6 +55,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _internal_error)
 
@@ -86,6 +87,13 @@ def _database_down(request: Request, exc: Exception) -> JSONResponse:
     # The driver's message can name hosts and users; the log gets it, the client a summary.
     log.warning("%s %s: database error: %s", request.method, request.url.path, exc)
     return _json(503, Error(detail=database_unavailable(exc).message))
+
+
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    # Any driver error on a connection the server dropped is an outage; others are our bugs.
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return _database_down(request, exc)
+    return _internal_error(request, exc)
 
 
 def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

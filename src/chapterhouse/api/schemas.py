@@ -147,6 +147,7 @@ class Health(BaseModel):
 
     status: Literal["healthy", "unhealthy"]
     checks: HealthChecks
+    detail: str | None = None  # unhealthy only: which service fails, like every error body
 
 
 class GenreRef(Schema):
@@ -188,6 +189,23 @@ class NovelOut(NovelSummary):
     rating: float | None
     content_warnings: list[str]
     created_at: UtcDatetime
+    followed: bool = Field(description="Checked for new chapters on a schedule.")
+    next_check_at: UtcDatetime | None = Field(description="When a followed novel is checked next.")
+
+
+class FollowOut(Schema):
+    """A novel's follow state: when it is checked next and how its last check went."""
+
+    slug: str
+    title: str
+    followed: bool
+    followed_at: UtcDatetime | None
+    next_check_at: UtcDatetime | None
+    last_checked_at: UtcDatetime | None
+    check_interval: int | None = Field(
+        description="Seconds between checks, from the release rhythm (before ±10% jitter)."
+    )
+    last_check_note: str | None = Field(description="What the last check found.")
 
 
 class ChapterSummary(Schema):
@@ -244,3 +262,29 @@ class RetriedJobs(Schema):
     """Jobs queued again by a bulk retry."""
 
     job_ids: list[int]
+
+
+class WorkerOut(Schema):
+    """One RQ worker serving the queue."""
+
+    name: str
+    state: str
+    current_job: str | None
+    successful: int
+    failed: int
+
+
+class QueueOut(Schema):
+    """The ingestion queue: jobs per RQ registry, the workers, and what is paused."""
+
+    counts: dict[str, int] = Field(description="RQ jobs per registry (queued, started, …).")
+    workers: list[WorkerOut]
+    paused: bool = Field(description="True while workers take no new job from the queue.")
+    paused_domains: list[str] = Field(description="Domains no request goes to until resumed.")
+
+
+class DomainPauseOut(Schema):
+    """The domains a pause or resume named, and every domain paused now."""
+
+    domains: list[str]
+    paused_domains: list[str]

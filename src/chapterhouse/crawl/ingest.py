@@ -20,7 +20,8 @@ from chapterhouse.db.engine import make_engine, make_session_factory
 from chapterhouse.db.jobs import get_job, set_job
 from chapterhouse.db.models import JobStatus, utcnow
 from chapterhouse.errors import CrawlError
-from chapterhouse.queue.connection import redis_answers
+from chapterhouse.metrics import ChapterTally
+from chapterhouse.queue.connection import make_redis, redis_answers
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,16 @@ def run_job(settings: Settings, job_id: int) -> str:
             novel_id = store.find_novel_id(session, ref.site, ref.site_novel_id)
             held = store.stored_listing(session, novel_id) if novel_id else {}
 
-        recorder = JobRecorder(sessions, job_id, held)
+        shared = redis_answers(settings)
+        tally = ChapterTally(make_redis(settings) if shared else None, site.name)
+        recorder = JobRecorder(sessions, job_id, held, tally=tally)
         with heartbeat(sessions, job_id, settings.heartbeat_interval):
             try:
-                outcome = run_spider(settings, site, ref, recorder, shared=redis_answers(settings))
+                outcome = run_spider(settings, site, ref, recorder, shared=shared)
                 recorder.close()
             except SQLAlchemyError as exc:
-                recorder.outcome.store_error = exc
+                # Keep the first error: after an outage, closing says only "rolled back".
+                recorder.outcome.store_error = recorder.outcome.store_error or exc
                 outcome = recorder.outcome
         if outcome.store_error is not None:
             raise outcome.store_error

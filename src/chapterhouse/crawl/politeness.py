@@ -20,6 +20,9 @@ from urllib.parse import urlsplit
 
 from redis import Redis
 
+from chapterhouse.metrics import record_request, safely
+from chapterhouse.queue.pauses import DOMAINS_KEY
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.http import Request, Response
@@ -32,6 +35,7 @@ _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('SISMEMBER', KEYS[4], ARGV[5]) == 1 then return {'wait', '1', 'paused'} end
 local cool = tonumber(redis.call('GET', KEYS[3]) or '0')
 if cool > now then return {'wait', tostring(cool - now), 'cool'} end
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -91,7 +95,8 @@ class DomainLimiter:
     def try_acquire(self, domain: str, limit: Limit, token: str) -> tuple[float, str]:
         """(0, "") when the request may start now, else (seconds to wait, why)."""
         verdict, wait, why = self._acquire(
-            keys=self._keys(domain), args=[limit.interval, limit.concurrency, token, self.lease]
+            keys=[*self._keys(domain), DOMAINS_KEY],
+            args=[limit.interval, limit.concurrency, token, self.lease, domain],
         )
         return (0.0, "") if verdict == b"go" else (float(wait), why.decode())
 
@@ -158,14 +163,17 @@ class PolitenessMiddleware:
         backoff_base: float,
         backoff_cap: float,
         on_wait: Callable[[str, float], None] | None = None,
+        on_pause: Callable[[str], None] | None = None,
     ) -> None:
         # on_wait(domain, until) shows a cool-down on the job; until=0 clears it.
+        # on_pause(domain) shows that the domain is paused (`chapterhouse pause DOMAIN`).
         self._struck: set[str] = set()  # domains this crawl saw throttle, to clear once calm
         self.limiter = limiter
         self.limit = limit
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.on_wait = on_wait
+        self.on_pause = on_pause
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
@@ -183,12 +191,18 @@ class PolitenessMiddleware:
             if recorder is not None:
                 recorder.waiting(domain, until)
 
+        def on_pause(domain: str) -> None:
+            recorder = getattr(crawler.spider, "recorder", None)
+            if recorder is not None:
+                recorder.paused(domain)
+
         return cls(
             DomainLimiter(redis, lease=settings.getfloat("DOWNLOAD_TIMEOUT") + 5),
             limit,
             backoff_base=settings.getfloat("CHAPTERHOUSE_BACKOFF_BASE", 5.0),
             backoff_cap=settings.getfloat("CHAPTERHOUSE_BACKOFF_CAP", 600.0),
             on_wait=on_wait,
+            on_pause=on_pause,
         )
 
     async def process_request(self, request: Request) -> None:
@@ -196,10 +210,17 @@ class PolitenessMiddleware:
         domain = _domain(request.url)
         token = uuid.uuid4().hex
         announced = 0.0
+        pause_shown = False
         while True:
             wait, why = self.limiter.try_acquire(domain, self.limit, token)
             if wait <= 0:
                 break
+            if why == "paused" and not pause_shown:
+                # Waits like a cool-down, for as long as the pause lasts.
+                if self.on_pause is not None:
+                    self.on_pause(domain)
+                pause_shown = True
+                announced = announced or -1.0  # nonzero: the note is cleared once resumed
             if why == "cool" and self.on_wait is not None and wait > 0.5:
                 until = self.limiter.now() + wait
                 if until - announced > 1.0:
@@ -214,6 +235,7 @@ class PolitenessMiddleware:
         """Free the slot; a 429/503 cools the domain down for every worker."""
         domain = _domain(request.url)
         self._release(request, domain)
+        safely(record_request, self.limiter.redis, domain, response.status)
         if response.status in (429, 503):
             strikes = self.limiter.strike(domain)
             self._struck.add(domain)
@@ -232,13 +254,16 @@ class PolitenessMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> Any:
         """Free the slot of a request that failed without a response."""
-        self._release(request, _domain(request.url))
+        domain = _domain(request.url)
+        if self._release(request, domain):  # it did leave (not refused by robots.txt, say)
+            safely(record_request, self.limiter.redis, domain)
         return None
 
-    def _release(self, request: Request, domain: str) -> None:
+    def _release(self, request: Request, domain: str) -> bool:
         token = request.meta.pop("polite_token", None)
         if token:
             self.limiter.release(domain, self.limit, token)
+        return bool(token)
 
 
 def _domain(url: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from chapterhouse.db import store
 from chapterhouse.db.jobs import set_job
 from chapterhouse.db.models import IngestionJob, utcnow
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+from chapterhouse.metrics import ChapterTally
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,7 @@ class CrawlOutcome:
     """How a crawl went: a fatal error ends the job; chapter failures make it partial."""
 
     fatal_error: str | None = None
-    store_error: BaseException | None = None  # a database failure: the attempt is retried
+    store_error: BaseException | None = None  # database or Redis failed: the attempt is retried
     canceled: bool = False  # a cancel was asked for: stop at the next chapter boundary
     failed_chapters: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[str, int] = field(
@@ -50,10 +52,12 @@ class JobRecorder:
         sessions: sessionmaker[Session],
         job_id: int,
         held: dict[str, store.StoredListing],
+        tally: ChapterTally | None = None,
     ) -> None:
         self.sessions = sessions
         self.job_id = job_id
         self.held = held
+        self.tally = tally or ChapterTally(None, "")  # fleet-wide chapters-fetched counter
         self.novel_id: int | None = None
         self.outcome = CrawlOutcome()
         self.done = 0
@@ -62,6 +66,8 @@ class JobRecorder:
         self._session: Session | None = None
         self._pending = 0
         self._flushed_at = time.monotonic()
+        # Chapters are stored on the pipeline's thread, failures noted on the reactor's.
+        self._counting = threading.Lock()
 
     def to_fetch(self, novel: NovelData) -> list[ChapterRef]:
         """Chapters that are new or whose listing changed since we stored them."""
@@ -91,7 +97,9 @@ class JobRecorder:
             self._session = self.sessions()
         known = data.ref.site_chapter_id in self.held
         outcome = store.save_chapter(self._session, self.novel_id, data, known=known)
-        self.outcome.counts[outcome] += 1
+        with self._counting:
+            self.outcome.counts[outcome] += 1
+        self.tally.add()
         self.done += 1
         self._pending += 1
         if self._pending >= FLUSH_EVERY or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
@@ -109,6 +117,7 @@ class JobRecorder:
         )
         self._session.commit()
         self._session.expunge_all()  # memory stays flat however long the novel
+        self.tally.flush()
         self._pending = 0
         self._flushed_at = time.monotonic()
         if cancel:
@@ -122,6 +131,7 @@ class JobRecorder:
             if self._session is not None:
                 self._session.close()
                 self._session = None
+            self.tally.close()
 
     def waiting(self, domain: str, until: float) -> None:
         """Show on the job that a domain cools down (until=0 clears it)."""
@@ -132,12 +142,18 @@ class JobRecorder:
         with self.sessions() as session:
             set_job(session, self.job_id, note=note)
 
+    def paused(self, domain: str) -> None:
+        """Show on the job that its domain is paused (`waiting(domain, 0)` clears it)."""
+        with self.sessions() as session:
+            set_job(session, self.job_id, note=f"paused: {domain}")
+
     def chapter_failed(self, ref: ChapterRef, reason: str) -> None:
         """Remember a chapter that could not be fetched; the job will end partial."""
         log.warning("job %s: chapter %s failed: %s", self.job_id, ref.url, reason)
-        self.outcome.counts["failed"] += 1
-        self.outcome.failed_chapters.append(
-            {"number": ref.number, "title": ref.title, "url": ref.url, "error": reason}
-        )
+        with self._counting:
+            self.outcome.counts["failed"] += 1
+            self.outcome.failed_chapters.append(
+                {"number": ref.number, "title": ref.title, "url": ref.url, "error": reason}
+            )
         with self.sessions() as session:
             set_job(session, self.job_id, failed_chapters=list(self.outcome.failed_chapters))

@@ -8,7 +8,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from chapterhouse.crawl import sites as sites_package
 from chapterhouse.crawl.site import NovelRef, Site
-from chapterhouse.errors import InvalidUrlError, UnsupportedSiteError
+from chapterhouse.errors import InvalidUrlError, UnknownDomainError, UnsupportedSiteError
 
 
 def discover_sites() -> list[type[Site]]:
@@ -50,6 +50,20 @@ class SiteRegistry:
     def get(self, name: str) -> Site:
         """The site registered under `name`."""
         return self.sites[name]
+
+    def domains_for(self, name: str) -> list[str]:
+        """The domains meant by a site name (`royalroad`) or by one domain (`www.royalroad.com`)."""
+        key = name.strip().lower()
+        if key in self.sites:
+            site = self.sites[key]
+            return sorted(host for host, owner in self._by_host.items() if owner is site)
+        if key in self._by_host:
+            return [key]
+        known = sorted({*self.sites, *self._by_host})
+        raise UnknownDomainError(
+            f"{name[:100]!r} is neither a supported site nor one of its domains; known: "
+            + ", ".join(known)
+        )
 
     def resolve(self, url: str) -> tuple[Site, NovelRef]:
         """Validate a submitted URL and resolve it to its site and canonical novel."""

@@ -8,6 +8,7 @@ A site's parse methods take any response with Scrapy's selector interface
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import SplitResult
 
@@ -44,6 +45,16 @@ class NovelRef:
         return f"{self.site}:{self.site_novel_id}"
 
 
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One chapter a novel's feed announces."""
+
+    site_chapter_id: str
+    url: str
+    title: str
+    published_at: datetime | None = None
+
+
 class Site:
     """One supported site. Subclasses in `crawl/sites/` are registered automatically."""
 
@@ -66,4 +77,15 @@ class Site:
 
     def parse_chapter(self, response: PageResponse, ref: ChapterRef) -> ChapterData:
         """Parse a chapter page; raise LayoutError when the content is not found."""
+        raise NotImplementedError
+
+    # Optional: a feed lets a followed novel be checked with one small request. A site without
+    # one keeps `feed_url` returning None, and its followed novels get a normal update instead.
+
+    def feed_url(self, ref: NovelRef) -> str | None:
+        """The URL of the novel's feed of latest chapters, or None when the site has none."""
+        return None
+
+    def parse_feed(self, response: PageResponse) -> list[FeedItem]:
+        """The chapters a feed lists (an XML response); raise LayoutError when it is no feed."""
         raise NotImplementedError

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import scrapy
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from redis.exceptions import RedisError
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -15,6 +20,18 @@ from chapterhouse.crawl.recorder import JobRecorder
 from chapterhouse.crawl.site import NovelRef, Site
 from chapterhouse.domain import ChapterRef
 from chapterhouse.errors import ChapterhouseError
+
+
+@dataclass(frozen=True, slots=True)
+class ChapterPage:
+    """A fetched chapter page, for the store pipeline to parse."""
+
+    ref: ChapterRef
+    response: Response
+
+
+# Chapter requests in flight or queued at once: enough to keep the downloader busy.
+WINDOW = 8
 
 
 class NovelSpider(scrapy.Spider):
@@ -27,6 +44,14 @@ class NovelSpider(scrapy.Spider):
         self.site = site
         self.ref = ref
         self.recorder = recorder
+        self._waiting: Iterator[ChapterRef] = iter(())
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NovelSpider:
+        """Scrapy's constructor hook; listens for the crawl going idle."""
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider._on_idle, signal=signals.spider_idle)
+        return spider
 
     async def start(self) -> AsyncIterator[Any]:
         """Begin at the novel page."""
@@ -35,10 +60,11 @@ class NovelSpider(scrapy.Spider):
         )
 
     def parse_novel(self, response: Response) -> Iterator[Any]:
-        """Yield the novel, then a request per chapter to fetch, in reading order.
+        """Yield the novel, then the first few chapter requests, in reading order.
 
-        The scheduler is FIFO (see `runner`), so chapters are fetched in this order: progress and
-        a stopped job keep the novel's beginning, at no per-chapter priority queue cost.
+        Chapters are requested a few at a time (`WINDOW`), each one answered making room for
+        the next: the scheduler never holds thousands of requests, so memory stays flat however
+        long the novel, and progress and a stopped job keep the novel's beginning.
         """
         try:
             novel = self.site.parse_novel(response)  # type: ignore[arg-type]
@@ -46,31 +72,54 @@ class NovelSpider(scrapy.Spider):
             self.recorder.outcome.fatal_error = exc.message
             return
         yield novel
-        for ref in self.recorder.to_fetch(novel):
+        self._waiting = iter(self.recorder.to_fetch(novel))
+        yield from self._next_chapters(WINDOW)
+
+    def parse_chapter(self, response: Response, ref: ChapterRef) -> Iterator[Any]:
+        """Hand the page to the pipeline, which parses, cleans and stores it off the reactor."""
+        self._stop_if_asked()
+        yield ChapterPage(ref, response)
+        yield from self._next_chapters(1)
+
+    def novel_failed(self, failure: Failure) -> None:
+        """The novel page could not be fetched: the job fails with the reason."""
+        self._stop_if_ours(failure)
+        self.recorder.outcome.fatal_error = describe_failure(self.ref.url, failure)
+
+    def chapter_errback(self, failure: Failure) -> Iterator[Any]:
+        """A chapter could not be fetched after retries: record it, carry on."""
+        self._stop_if_ours(failure)
+        self._stop_if_asked()
+        ref = failure.request.cb_kwargs["ref"]  # type: ignore[attr-defined]
+        self.recorder.chapter_failed(ref, describe_failure(ref.url, failure))
+        yield from self._next_chapters(1)
+
+    def _next_chapters(self, count: int) -> Iterator[scrapy.Request]:
+        for ref in itertools.islice(self._waiting, count):
             yield scrapy.Request(
                 ref.url,
                 callback=self.parse_chapter,
                 errback=self.chapter_errback,
                 cb_kwargs={"ref": ref},
+                dont_filter=True,  # the listing is deduplicated by chapter id already
             )
 
-    def parse_chapter(self, response: Response, ref: ChapterRef) -> Iterator[Any]:
-        """Yield the chapter's raw content for the pipeline to clean and store."""
-        self._stop_if_asked()
-        try:
-            yield self.site.parse_chapter(response, ref)  # type: ignore[arg-type]
-        except ChapterhouseError as exc:
-            self.recorder.chapter_failed(ref, exc.message)
+    def _on_idle(self) -> None:
+        # A request can vanish without its callback or errback (a middleware dropping it):
+        # never end the crawl while chapters still wait.
+        if self.recorder.outcome.store_error is None and not self.recorder.outcome.canceled:
+            requests = list(self._next_chapters(WINDOW))
+            for request in requests:
+                self.crawler.engine.crawl(request)
+            if requests:
+                raise DontCloseSpider
 
-    def novel_failed(self, failure: Failure) -> None:
-        """The novel page could not be fetched: the job fails with the reason."""
-        self.recorder.outcome.fatal_error = describe_failure(self.ref.url, failure)
-
-    def chapter_errback(self, failure: Failure) -> None:
-        """A chapter could not be fetched after retries: record it, carry on."""
-        self._stop_if_asked()
-        ref = failure.request.cb_kwargs["ref"]  # type: ignore[attr-defined]
-        self.recorder.chapter_failed(ref, describe_failure(ref.url, failure))
+    def _stop_if_ours(self, failure: Failure) -> None:
+        # Redis (the shared politeness limits) failing is our outage, not the site's answer:
+        # end this attempt so the job is retried, instead of failing it or its chapters.
+        if isinstance(failure.value, RedisError):
+            self.recorder.outcome.store_error = failure.value
+            raise CloseSpider("redis_lost")
 
     def _stop_if_asked(self) -> None:
         if self.recorder.outcome.store_error is not None:

@@ -68,3 +68,11 @@ def failed_job_ids(
     if error_contains:
         query = query.where(IngestionJob.error.ilike(f"%{error_contains}%"))
     return list(session.scalars(query.order_by(IngestionJob.id)))
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    """How many jobs have each status, in one GROUP BY (statuses with no job are absent)."""
+    rows = session.execute(
+        select(IngestionJob.status, func.count()).group_by(IngestionJob.status)
+    ).all()
+    return {status: int(count) for status, count in rows}

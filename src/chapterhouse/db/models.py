@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -47,7 +48,10 @@ class JobStatus:
 
 class Novel(Base):
     __tablename__ = "novels"
-    __table_args__ = (UniqueConstraint("site", "site_novel_id", name="uq_novels_site_id"),)
+    __table_args__ = (
+        UniqueConstraint("site", "site_novel_id", name="uq_novels_site_id"),
+        Index("ix_novels_followed_next_check", "followed", "next_check_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site: Mapped[str] = mapped_column(String(32))
@@ -67,6 +71,14 @@ class Novel(Base):
     word_count: Mapped[int] = mapped_column(Integer, default=0)
     chapter_count: Mapped[int] = mapped_column(Integer, default=0)
     content_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Following: next_check_at is the truth about when the novel is checked next; Redis only
+    # carries the scheduled check, and the reconciler re-enqueues what Redis lost.
+    followed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    followed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    check_interval: Mapped[int | None] = mapped_column(Integer)  # seconds, before jitter
+    last_check_note: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

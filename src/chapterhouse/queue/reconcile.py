@@ -19,10 +19,13 @@ from redis.exceptions import RedisError
 from rq.job import Job
 from rq.job import JobStatus as RQStatus
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from chapterhouse.db.jobs import set_job
 from chapterhouse.db.models import IngestionJob, JobStatus, utcnow
+from chapterhouse.queue.checks import enqueue_due_checks
 from chapterhouse.queue.enqueue import enqueue_ingest, forget_rq_job, rq_job_id
+from chapterhouse.webhooks import notify_job_ended
 
 if TYPE_CHECKING:  # services imports this module's callers; avoid the cycle at run time
     from chapterhouse.services import Runtime
@@ -85,6 +88,7 @@ def reconcile(rt: Runtime, *, grace: float = 10.0) -> ReconcileReport:
                     finished_at=utcnow(),
                 )
                 report.failed.append(job.id)
+                notify_job_ended(settings, job.id)  # job.failed; never raises
                 continue
             set_job(session, job.id, status=JobStatus.QUEUED, note=f"requeued: {reason}")
         forget_rq_job(rt.queue, job.id)
@@ -142,6 +146,15 @@ def start_reconciler(rt: Runtime, stop: threading.Event) -> threading.Thread:
                         log.info(
                             "reconciler: requeued %s, failed %s", report.requeued, report.failed
                         )
+                    # Followed novels whose check is due get it queued, if Redis lost it.
+                    enqueue_due_checks(rt)
+            except SQLAlchemyError as exc:
+                # An outage: one line per pass, not a traceback a second; try again next time.
+                log.warning(
+                    "reconciler: the database is unavailable (%s); next pass in %.0f s",
+                    type(exc).__name__,
+                    interval,
+                )
             except Exception:
                 log.exception("reconciler pass failed; next one in %.0f s", interval)
             if stop.wait(interval):

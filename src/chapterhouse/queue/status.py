@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rq import Queue, Worker
+
+from chapterhouse.queue.pauses import paused_domains, paused_queues
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +26,13 @@ class QueueStatus:
 
     counts: dict[str, int]
     workers: list[WorkerInfo]
+    paused: bool = False  # `chapterhouse pause`: workers take no job of this queue
+    paused_domains: list[str] = field(default_factory=list)
 
 
-def queue_status(queue: Queue) -> QueueStatus:
-    """Read the queue's registries and workers."""
-    counts = {
+def registry_counts(queue: Queue) -> dict[str, int]:
+    """Jobs in each of the queue's RQ registries."""
+    return {
         "queued": queue.count,
         "started": queue.started_job_registry.count,
         "finished": queue.finished_job_registry.count,
@@ -36,6 +40,11 @@ def queue_status(queue: Queue) -> QueueStatus:
         "scheduled": queue.scheduled_job_registry.count,
         "deferred": queue.deferred_job_registry.count,
     }
+
+
+def queue_status(queue: Queue) -> QueueStatus:
+    """Read the queue's registries and workers."""
+    counts = registry_counts(queue)
     workers = [
         WorkerInfo(
             name=w.name,
@@ -46,4 +55,9 @@ def queue_status(queue: Queue) -> QueueStatus:
         )
         for w in Worker.all(connection=queue.connection, queue=queue)
     ]
-    return QueueStatus(counts=counts, workers=workers)
+    return QueueStatus(
+        counts=counts,
+        workers=workers,
+        paused=queue.name in paused_queues(queue.connection),
+        paused_domains=paused_domains(queue.connection),
+    )

@@ -14,11 +14,12 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from chapterhouse.content.normalize import html_to_text
-from chapterhouse.crawl.site import NovelRef, PageResponse, Site
+from chapterhouse.crawl.site import FeedItem, NovelRef, PageResponse, Site
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
 from chapterhouse.errors import InvalidUrlError, LayoutError, NovelMissingError
 
@@ -93,8 +94,11 @@ class RoyalRoad(Site):
 
     # --- fiction page ------------------------------------------------------------------------
 
-    def parse_novel(self, response: PageResponse) -> NovelData:
+    def parse_novel(self, page: PageResponse) -> NovelData:
         """Parse a fiction page into NovelData; raise NovelMissingError or LayoutError."""
+        # A long fiction's table of contents is most of its page (3 MB for 5,000 chapters):
+        # its rows are read one at a time, and only the rest of the page is parsed as a tree.
+        response, rows = _split_off_rows(page)
         if _is_not_found(response):
             raise NovelMissingError(f"Royal Road has no fiction at {response.url} (not found)")
         title = _text(response.css(".fic-title h1"))
@@ -126,7 +130,7 @@ class RoyalRoad(Site):
             word_count=_word_count(response),
             tags=[t for t in (_text(a) for a in info.css("span.tags a.fiction-tag")) if t],
             content_warnings=_content_warnings(info),
-            chapters=_chapters(response),
+            chapters=_chapters(response) if rows is None else _streamed_chapters(page.url, rows),
         )
 
     # --- chapter page ------------------------------------------------------------------------
@@ -149,6 +153,38 @@ class RoyalRoad(Site):
             note_before_html=_note_body(before),
             note_after_html=_note_body(after),
         )
+
+    # --- feed --------------------------------------------------------------------------------
+
+    def feed_url(self, ref: NovelRef) -> str | None:
+        """The fiction's RSS feed (latest chapters): /fiction/syndication/<id> on its origin."""
+        origin = ref.url.split("/fiction/", 1)[0]
+        return f"{origin}/fiction/syndication/{ref.site_novel_id}"
+
+    def parse_feed(self, response: PageResponse) -> list[FeedItem]:
+        """RSS 2.0 items: the link is the chapter URL, pubDate its release."""
+        if not response.xpath("/rss/channel"):
+            raise LayoutError(
+                f"{response.url}: not an RSS feed (no rss/channel); Royal Road's feed may have "
+                "changed"
+            )
+        items: list[FeedItem] = []
+        for item in response.xpath("/rss/channel/item"):
+            link = item.xpath("normalize-space(link)").get() or ""
+            found = _CHAPTER_ID.search(link) or _CHAPTER_ID.search(
+                item.xpath("normalize-space(guid)").get() or ""
+            )
+            if found is None:
+                continue  # not a chapter (an announcement, say): nothing to fetch
+            items.append(
+                FeedItem(
+                    site_chapter_id=found.group(1),
+                    url=response.urljoin(link),
+                    title=item.xpath("normalize-space(title)").get() or "",
+                    published_at=_rss_date(item.xpath("normalize-space(pubDate)").get()),
+                )
+            )
+        return items
 
     def chapter_page(self, response: PageResponse) -> ChapterPage:
         """Headings and prev/next links of a chapter page (absolute URLs; None when absent)."""
@@ -259,10 +295,15 @@ def _word_count(response: PageResponse) -> int | None:
 
 def _published(row: Any) -> datetime | None:
     time = row.css("time")
-    unixtime = time.attrib.get("unixtime") if time else None
+    if not time:
+        return None
+    return _time_attributes(time.attrib.get("unixtime"), time.attrib.get("datetime"))
+
+
+def _time_attributes(unixtime: str | None, stamp: str | None) -> datetime | None:
+    """A chapter's publish time from `<time unixtime=... datetime=...>`, never from its text."""
     if unixtime and unixtime.strip().isdigit():
         return datetime.fromtimestamp(int(unixtime), tz=UTC)
-    stamp = time.attrib.get("datetime") if time else None
     if stamp:
         try:
             parsed = datetime.fromisoformat(stamp.strip())
@@ -270,6 +311,105 @@ def _published(row: Any) -> datetime | None:
             return None
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     return None
+
+
+def _rss_date(text: str | None) -> datetime | None:
+    """An RFC 822 pubDate in UTC, or None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+# The table of contents' body: `<table ... id="chapters" ...> ... <tbody> rows </tbody>`.
+_TOC_TABLE = re.compile(r"<table\b[^>]*\bid=[\"']chapters[\"'][^>]*>", re.I)
+_TBODY_OPEN = re.compile(r"<tbody\b[^>]*>", re.I)
+_TBODY_CLOSE = re.compile(r"</tbody\s*>", re.I)
+
+
+@dataclass(slots=True)
+class _Page:
+    """A fiction page without its chapter rows, answering like a Scrapy response."""
+
+    url: str
+    status: int
+    text: str
+    selector: Any
+
+    def css(self, query: str) -> Any:
+        return self.selector.css(query)
+
+    def xpath(self, query: str, **kwargs: Any) -> Any:
+        return self.selector.xpath(query, **kwargs)
+
+    def urljoin(self, url: str) -> str:
+        return urljoin(self.url, url)
+
+
+def _split_off_rows(response: PageResponse) -> tuple[PageResponse, str | None]:
+    """(the page without its chapter rows, the rows' HTML); (page, None) when not found."""
+    text = response.text
+    table = _TOC_TABLE.search(text)
+    body_open = _TBODY_OPEN.search(text, table.end()) if table else None
+    body_close = _TBODY_CLOSE.search(text, body_open.end()) if body_open else None
+    if body_open is None or body_close is None:
+        return response, None
+    from parsel import Selector  # a crawl-time dependency; the API only resolves URLs here
+
+    rest = text[: body_open.end()] + text[body_close.start() :]
+    page = _Page(response.url, response.status, rest, Selector(text=rest))
+    return page, text[body_open.end() : body_close.start()]
+
+
+def _streamed_chapters(url: str, rows_html: str) -> list[ChapterRef]:
+    """The chapter rows, parsed one at a time so the tree never holds them all."""
+    from lxml import etree
+
+    parser = etree.HTMLPullParser(events=("end",), tag="tr")
+    chapters: list[ChapterRef] = []
+    step = 1 << 16
+    for start in range(0, len(rows_html) + 1, step):
+        if start < len(rows_html):
+            parser.feed(rows_html[start : start + step])
+        else:
+            parser.close()
+        for _, row in parser.read_events():
+            if "chapter-row" in (row.get("class") or "").split():
+                chapters.append(_row_ref(url, row, len(chapters) + 1))
+            row.clear(keep_tail=True)
+            while row.getprevious() is not None:
+                del row.getparent()[0]
+    return chapters
+
+
+def _row_ref(url: str, row: Any, number: int) -> ChapterRef:
+    from lxml import etree
+
+    links = row.xpath(".//td//a")
+    link = links[0] if links else None
+    href = link.get("href") if link is not None else row.get("data-url")
+    if not href:
+        raise LayoutError(f"{url}: a chapter row (tr.chapter-row) has no link")
+    found = _CHAPTER_ID.search(href)
+    if found is None:
+        raise LayoutError(f"{url}: chapter link {href!r} has no /chapter/<id>")
+    title = (
+        html_to_text(etree.tostring(link, encoding="unicode", with_tail=False))
+        if link is not None
+        else ""
+    )
+    times = row.xpath(".//time")
+    attrs = times[0].attrib if times else {}
+    return ChapterRef(
+        site_chapter_id=found.group(1),
+        number=number,
+        title=title,
+        url=urljoin(url, href),
+        published_at=_time_attributes(attrs.get("unixtime"), attrs.get("datetime")),
+    )
 
 
 def _chapters(response: PageResponse) -> list[ChapterRef]:
