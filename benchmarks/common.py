@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ import psycopg
 from redis import Redis
 from tests.conftest import settings_env
 from tests.fakesite import royalroad
-from tests.fakesite.server import FakeSite, serve
+from tests.fakesite.server import FakeRequest, FakeSite, serve
 
 from chapterhouse.config import Settings
 from chapterhouse.db.engine import make_engine
@@ -111,13 +112,13 @@ class PrerenderedSite(FakeSite):
         self.add(fiction)
         paths = ["/robots.txt", royalroad.fiction_path(fiction)]
         paths.extend(royalroad.chapter_path(fiction, c) for c in fiction.chapters)
-        self.cache.update((path, FakeSite.render(self, path)) for path in paths)
+        self.cache.update((path, FakeSite.render(self, FakeRequest("GET", path))) for path in paths)
         return fiction
 
-    def render(self, path: str) -> tuple[int, str]:
+    def render(self, request: FakeRequest) -> tuple[int, str]:
         """The pre-rendered page, else the fake site's own answer."""
-        cached = self.cache.get(path)
-        return cached if cached is not None else super().render(path)
+        cached = self.cache.get(request.path) if request.method == "GET" else None
+        return cached if cached is not None else super().render(request)
 
     def clear_hits(self) -> None:
         """Forget the requests seen so far."""
@@ -152,7 +153,64 @@ class ChildRun:
     """What one child process reported, and what the kernel says it cost."""
 
     result: dict[str, Any]  # the JSON object the child printed last
-    max_rss_mb: float  # the child's peak resident set size
+    max_rss_mb: float  # peak resident set size of the child or of one of its descendants
+    peak_pss_mb: float | None = None  # peak of the PSS summed over the child's process tree
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and every process descended from it (Linux /proc)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                todo.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class MemorySampler:
+    """Samples the PSS of a process tree: shared pages (a forked child's) counted once.
+
+    RSS counts a page once per process that maps it, so a forked helper would count twice;
+    PSS divides each shared page among its sharers, so the sum is what the tree really costs.
+    Reading it takes the process's memory-map lock, which stalls the process a little: hence
+    sampling only a few times a second, and only in the memory rows.
+    """
+
+    def __init__(self, root: int, interval: float = 0.25) -> None:
+        self.root = root
+        self.interval = interval
+        self.peak_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                total = sum(_pss_kib(pid) for pid in _tree(self.root))
+            except OSError:
+                continue
+            self.peak_kib = max(self.peak_kib, total)
+
+    def stop(self) -> float:
+        """Stop sampling; the peak in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kib / 1024
 
 
 def child_env(settings: Settings) -> dict[str, str]:
@@ -164,11 +222,14 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def run_child(settings: Settings, *args: str, workdir: Path) -> ChildRun:
+def run_child(
+    settings: Settings, *args: str, workdir: Path, sample_memory: bool = False
+) -> ChildRun:
     """Run `python -m benchmarks.child ARGS` to its end; raise with its stderr if it fails.
 
     The child runs in `workdir` so no `.env` of the repository leaks into its settings, and is
-    reaped with wait4 so its own peak RSS is read, not the maximum over all children.
+    reaped with wait4 so its own peak RSS is read (or a descendant's, when larger), not the
+    maximum over all of this process's children. `sample_memory` also samples its tree's PSS.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(
@@ -178,7 +239,9 @@ def run_child(settings: Settings, *args: str, workdir: Path) -> ChildRun:
             stdout=out,
             stderr=err,
         )
+        sampler = MemorySampler(proc.pid) if sample_memory else None
         _, status, usage = os.wait4(proc.pid, 0)
+        peak_pss = sampler.stop() if sampler is not None else None
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -189,7 +252,7 @@ def run_child(settings: Settings, *args: str, workdir: Path) -> ChildRun:
             f"benchmark child {' '.join(args)} exited {proc.returncode}:\n{stderr[-3000:]}"
         )
     # Linux reports ru_maxrss in KiB.
-    return ChildRun(json.loads(lines[-1]), usage.ru_maxrss / 1024)
+    return ChildRun(json.loads(lines[-1]), usage.ru_maxrss / 1024, peak_pss)
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 from tests.fakesite import royalroad
+from tests.fakesite.server import FakeRequest
 
 from benchmarks.common import (
     PrerenderedSite,
@@ -61,16 +62,16 @@ class FaultySite(PrerenderedSite):
     slow_seconds: float = 0.5
     rng: random.Random = field(default_factory=lambda: random.Random(7))
 
-    def respond(self, path: str) -> tuple[int, dict[str, str], str]:
+    def respond(self, request: FakeRequest) -> tuple[int, dict[str, str], str]:
         """A 500 or a slow answer now and then; robots.txt always answers."""
-        if path != "/robots.txt":
+        if request.path != "/robots.txt":
             with self.lock:
                 roll = self.rng.random()
             if roll < self.error_rate:
                 return 500, {}, "<html><body>error 500</body></html>"
             if roll < self.error_rate + self.slow_rate:
                 time.sleep(self.slow_seconds)
-        return super().respond(path)
+        return super().respond(request)
 
 
 def free_port() -> int:

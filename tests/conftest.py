@@ -23,7 +23,7 @@ from tests.fakesite.server import FakeSite, serve
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 REDIS_SERVER = "redis://127.0.0.1:6379"
-TABLES = "ingestion_jobs, novel_genres, chapters, genres, novels"
+TABLES = "ingestion_jobs, novel_genres, chapters, genres, novel_series, series, novels"
 CLAIM_KEY = "chapterhouse:test-run"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
-from chapterhouse.config import Settings, get_settings
+from chapterhouse.config import Settings, get_settings, redact
 from chapterhouse.db.models import IngestionJob, JobStatus
 from chapterhouse.errors import ChapterhouseError
 from chapterhouse.services import Runtime
@@ -31,7 +31,12 @@ err = Console(stderr=True)
 
 
 def fail(message: str) -> typer.Exit:
-    """Print one red line and return the exit to raise."""
+    """Print one red line, passwords and keys redacted, and return the exit to raise."""
+    try:
+        settings: Settings | None = get_settings()
+    except ValueError:  # settings that do not parse: URL passwords are still caught
+        settings = None
+    message = redact(message, settings)
     err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,12 +31,16 @@ class Settings(BaseSettings):
         populate_by_name=True,
     )
 
+    # Both URLs may hold passwords: out of the repr, and through redact() wherever shown.
     database_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("DATABASE_URL", "CHAPTERHOUSE_DATABASE_URL")
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "CHAPTERHOUSE_DATABASE_URL"),
+        repr=False,
     )
     redis_url: str = Field(
         default="redis://127.0.0.1:6379/0",
         validation_alias=AliasChoices("REDIS_URL", "CHAPTERHOUSE_REDIS_URL"),
+        repr=False,
     )
     data_dir: Path = Path("data")
     queue_name: str = "ingestion"
@@ -43,6 +48,13 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # host[:port]=site pairs, comma separated: extra hosts (mirrors, test servers) for a site.
     site_hosts: str = ""
+    # Host names (comma separated) a crawl may reach on private, loopback or link-local
+    # addresses; IP addresses written in site_hosts need no entry here.
+    allow_private_hosts: str = ""
+    # Caps on what one crawl takes in: bytes of one page (as sent or once decompressed), and
+    # chapters of one novel (the first ones in reading order; the job ends partial).
+    max_page_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    max_chapters: int = Field(default=20000, gt=0)
     user_agent: str = "chapterhouse/0.1 (+https://github.com/chapterhouse/chapterhouse)"
     contact: str = ""
     # None: each site's own politeness default; 0 turns the delay off (benchmarks, local mirrors).
@@ -78,10 +90,20 @@ class Settings(BaseSettings):
     events_keepalive: float = Field(default=15.0, gt=0)
     # Webhooks: empty URL = off. The secret signs each body (HMAC-SHA256) in a header.
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: str = Field(default="", repr=False)
     webhook_timeout: float = Field(default=10.0, gt=0)
     # Seconds before each retry of a failed delivery; one retry per entry (RQ's Retry).
     webhook_retry_intervals: list[int] = Field(default_factory=lambda: [10, 60, 300, 1800, 7200])
+    # Access (README "Security"): comma-separated bearer keys; empty leaves the API open.
+    # Secrets are kept out of the settings' repr, so printing them shows none.
+    api_keys: str = Field(default="", repr=False)
+    public_reads: bool = True  # with keys set: false makes every read need a key too
+    metrics_token: str = Field(default="", repr=False)  # a key only /metrics accepts
+    # Abuse limits per client (its API key, else its IP address); 0 turns a limit off.
+    ingest_rate_limit: int = Field(default=60, ge=0)  # POST /ingest per window
+    ingest_rate_window: int = Field(default=60, gt=0)  # seconds
+    max_active_jobs_per_client: int = Field(default=100, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, gt=0)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -119,6 +141,11 @@ class Settings(BaseSettings):
             pairs[host.strip().lower()] = site.strip().lower()
         return pairs
 
+    @property
+    def private_hosts_allowed(self) -> list[str]:
+        """`CHAPTERHOUSE_ALLOW_PRIVATE_HOSTS` split on commas, lower-cased."""
+        return [h.strip().lower() for h in self.allow_private_hosts.split(",") if h.strip()]
+
     def limit_for(self, site: SiteDefaults) -> SiteLimit:
         """The site's politeness: CHAPTERHOUSE_SITE_LIMITS, else its defaults; then the delay."""
         limit = self.site_limits.get(site.name) or SiteLimit(
@@ -134,6 +161,22 @@ class Settings(BaseSettings):
         if self.contact:
             return f"{self.user_agent} contact: {self.contact}"
         return self.user_agent
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """`CHAPTERHOUSE_API_KEYS` split on commas; empty means no authentication."""
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value configured, for `redact` to blank out wherever text is shown."""
+        values = [*self.api_key_list, self.metrics_token, self.webhook_secret]
+        for url in (self.database_url or "", self.redis_url):
+            parts = urlsplit(url)
+            values += [parts.password or "", *_query_passwords(parts.query)]
+        # Percent-encoded and plain spellings both; the longest first, so none is half replaced.
+        spellings = {s for value in values if value for s in (value, unquote(value))}
+        return sorted(spellings, key=len, reverse=True)
 
 
 class SiteDefaults(Protocol):
@@ -160,12 +203,35 @@ def _sqlalchemy_url(url: str) -> str:
 def redact_url(url: str) -> str:
     """The URL with any password replaced by `***`, fit for logs and `doctor`."""
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    if parts.query and _query_passwords(parts.query):
+        parts = parts._replace(query=_PASSWORD_PARAM.sub(r"\1***", parts.query))
+    if "@" not in parts.netloc:
+        return urlunsplit(parts)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, sep, _password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}" if sep else parts.netloc))
+
+
+# `user:password@` inside any URL in a text, and `?password=` (redis-py reads it there too).
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^@\s/]+@")
+_PASSWORD_PARAM = re.compile(r"((?:^|[?&;])password=)[^&;#\s]*", re.IGNORECASE)
+
+
+def _query_passwords(query: str) -> list[str]:
+    return [value for key, value in parse_qsl(query) if key.lower() == "password" and value]
+
+
+def redact(text: str, settings: Settings | None = None) -> str:
+    """The text with URL passwords, and every secret `settings` hold, replaced by `***`.
+
+    The one redaction used by `doctor`, the logs and error messages.
+    """
+    text = _PASSWORD_PARAM.sub(r"\1***", _URL_PASSWORD.sub(r"\1***@", text))
+    for secret in settings.secrets if settings is not None else ():
+        # Very short secrets would blank out ordinary words; the URL patterns still catch them.
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
 
 
 @lru_cache(maxsize=1)

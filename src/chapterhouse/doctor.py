@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from chapterhouse.config import redact_url
+from chapterhouse.config import redact, redact_url
 from chapterhouse.services import Runtime
 
 
@@ -37,7 +37,8 @@ def run_checks(rt: Runtime, *, probe_timeout: float = 15) -> list[Check]:
             Check(
                 "redis",
                 False,
-                f"no answer at {redis_where}: {exc}; start redis-server or set REDIS_URL",
+                f"no answer at {redis_where}: {redact(str(exc), settings)}; "
+                "start redis-server or set REDIS_URL",
             )
         )
         redis_ok = False
@@ -63,6 +64,7 @@ def run_checks(rt: Runtime, *, probe_timeout: float = 15) -> list[Check]:
             if exc.args
             else type(exc).__name__
         )
+        reason = redact(reason, settings)
         checks.append(Check("database", False, f"unreachable at {db_where}: {reason}"))
 
     if redis_ok:

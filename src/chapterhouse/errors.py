@@ -50,6 +50,10 @@ class GenreNotFoundError(NotFoundError):
     """No genre has that slug."""
 
 
+class SeriesNotFoundError(NotFoundError):
+    """No stored series has that id."""
+
+
 class ServiceUnavailableError(ChapterhouseError):
     """A backing service (Redis, the database) does not answer."""
 
@@ -74,6 +78,14 @@ class LayoutError(CrawlError):
     """A page no longer has the markup the spider expects."""
 
 
+class LoginRequiredError(CrawlError):
+    """The site shows the novel to logged-in users only (an AO3 restricted work)."""
+
+
+class UnsafeAddressError(ChapterhouseError):
+    """A host resolves to a private, loopback, link-local or reserved address it may not reach."""
+
+
 class UnknownDomainError(NotFoundError):
     """The name given to pause or resume is neither a supported site nor one of its domains."""
 
@@ -84,6 +96,26 @@ class DrainTimeoutError(ChapterhouseError):
 
 class ConflictError(ChapterhouseError):
     """The request does not fit the current state (e.g. retrying a job that still runs)."""
+
+
+class AuthenticationError(ChapterhouseError):
+    """No credentials, or not a well-formed `Authorization: Bearer <key>`."""
+
+
+class PermissionDeniedError(ChapterhouseError):
+    """Credentials were given, but they are not a key this service accepts."""
+
+
+class LimitExceededError(ChapterhouseError):
+    """A client went over a configured cap; the message names the setting and its value."""
+
+    def __init__(
+        self, message: str, *, setting: str, limit: int, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.setting = setting
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class WebhookDeliveryError(ChapterhouseError):

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
-from chapterhouse.config import Settings
+from chapterhouse.config import Settings, redact
 
 _job_id: ContextVar[int | None] = ContextVar("chapterhouse_job_id", default=None)
 # A work horse is a process the worker forks for one job and ends after it: there the job's id
@@ -99,7 +100,19 @@ def _quiet_scrapy(record: logging.LogRecord) -> bool:
 
 
 class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Our root handler, recognisable so configuring twice replaces it."""
+    """Our root handler, recognisable so configuring twice replaces it.
+
+    Every line it writes goes through `redact`: a password in REDIS_URL or DATABASE_URL, or
+    an API key, is never logged, whichever library's message or traceback carries it.
+    """
+
+    def __init__(self, stream: TextIO, settings: Settings) -> None:
+        super().__init__(stream)
+        self.settings = settings
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted line, secrets replaced by `***`."""
+        return redact(super().format(record), self.settings)
 
 
 def _mark_forked() -> None:
@@ -117,7 +130,7 @@ def configure_logging(settings: Settings) -> None:
     for handler in [h for h in root.handlers if isinstance(h, _Handler)]:
         root.removeHandler(handler)
     level = settings.log_level.upper()
-    handler = _Handler(sys.stderr)
+    handler = _Handler(sys.stderr, settings)
     # Scrapy sets its loggers to DEBUG whenever a crawler starts: the handler's level holds.
     handler.setLevel(level)
     handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())

@@ -59,13 +59,19 @@ def record_job_duration(redis: Redis, status: str, seconds: float) -> None:
 def record_request(redis: Redis, domain: str, status: int | None = None) -> None:
     """Count one request sent to `domain` with its answer's status (None: no answer came).
 
-    A 429 or 503 is counted as throttling too.
+    A 429 or 503 is counted as throttling too. (The crawler's limiter counts the requests it
+    lets go itself, in the same round trip, and calls `record_throttled` for the answers.)
     """
     with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(REQUESTS_KEY, domain, 1)
         if status in (429, 503):
             pipe.hincrby(THROTTLED_KEY, f"{status} {domain}", 1)
         pipe.execute()
+
+
+def record_throttled(redis: Redis, domain: str, status: int) -> None:
+    """Count one 429 or 503 answer from `domain`."""
+    redis.hincrby(THROTTLED_KEY, f"{status} {domain}", 1)
 
 
 def record_chapters(redis: Redis, site: str, count: int) -> None:

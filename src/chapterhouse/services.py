@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from chapterhouse.config import Settings
+from chapterhouse.config import Settings, redact
 from chapterhouse.crawl.registry import SiteRegistry
 from chapterhouse.db import jobs as job_queries
 from chapterhouse.db.engine import make_engine, make_session_factory
@@ -81,18 +81,34 @@ class SubmitResult:
     created: bool
 
 
-def submit_ingest(rt: Runtime, url: str, *, enqueue: bool = True) -> SubmitResult:
+def submit_ingest(
+    rt: Runtime, url: str, *, enqueue: bool = True, client: str | None = None
+) -> SubmitResult:
     """Record an ingestion job for the novel behind `url` and queue it (or return the active one).
 
     With `enqueue=False` the job is only recorded, for `chapterhouse ingest --now` to run inline.
+    A `client` (API submissions) is recorded on the job and held to its cap on active jobs.
     """
     site, ref = rt.registry.resolve(url)
     with rt.sessions() as session:
         active = job_queries.find_active_job(session, ref.key)
         if active is not None:
             return SubmitResult(active, created=False)
-        novel_id = session.scalar(
-            select(Novel.id).where(Novel.site == ref.site, Novel.site_novel_id == ref.site_novel_id)
+        if client is not None:
+            from chapterhouse.limits import active_jobs_exceeded
+
+            cap = rt.settings.max_active_jobs_per_client
+            refusal = active_jobs_exceeded(job_queries.count_active_jobs(session, client), cap)
+            if refusal is not None:
+                raise refusal
+        novel_id = (
+            session.scalar(
+                select(Novel.id).where(
+                    Novel.site == ref.site, Novel.site_novel_id == ref.site_novel_id
+                )
+            )
+            if ref.kind == "novel"  # a series is no novel: its id may be a novel's too
+            else None
         )
         job = IngestionJob(
             url=ref.url,
@@ -100,6 +116,7 @@ def submit_ingest(rt: Runtime, url: str, *, enqueue: bool = True) -> SubmitResul
             novel_key=ref.key,
             novel_id=novel_id,
             status=JobStatus.QUEUED,
+            client=client,
         )
         session.add(job)
         session.commit()
@@ -108,6 +125,20 @@ def submit_ingest(rt: Runtime, url: str, *, enqueue: bool = True) -> SubmitResul
     if enqueue:
         enqueue_job(rt, job)
     return SubmitResult(job, created=True)
+
+
+def check_ingest_rate(rt: Runtime, client: str) -> None:
+    """Count a submission of `client` in Redis; LimitExceededError when over the rate.
+
+    With Redis down nothing can be queued anyway: the submission goes on, and fails there.
+    """
+    from chapterhouse.limits import check_ingest_rate as check
+
+    limit, window = rt.settings.ingest_rate_limit, rt.settings.ingest_rate_window
+    try:
+        check(rt.redis, client, limit=limit, window=window)
+    except RedisError as exc:
+        log.warning("ingest rate of %s not counted: Redis does not answer: %s", client, exc)
 
 
 def enqueue_job(rt: Runtime, job: IngestionJob) -> None:
@@ -439,7 +470,7 @@ def check_health(rt: Runtime) -> HealthReport:
         checks["workers"] = count_workers(rt.redis, rt.queue)
     except QueueUnavailableError as exc:
         healthy = False
-        checks["redis"] = f"unavailable: {exc.message}"
+        checks["redis"] = f"unavailable: {redact(exc.message, rt.settings)}"
         checks["workers"] = 0
     return HealthReport(healthy=healthy, checks=checks)
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from chapterhouse import __version__
-from chapterhouse.api.errors import BodySizeLimit, install_error_handlers
+from chapterhouse.api.deps import require_access, require_metrics_access
+from chapterhouse.api.errors import AUTH, BodySizeLimit, install_error_handlers
 from chapterhouse.api.routes import (
     control,
     events,
@@ -19,7 +20,10 @@ from chapterhouse.api.routes import (
     jobs,
     metrics,
     novels,
+    series,
 )
+from chapterhouse.api.routes.docs import DOCS_PATH, install_docs
+from chapterhouse.api.security import SecurityHeaders
 from chapterhouse.config import Settings, get_settings
 from chapterhouse.services import Runtime
 
@@ -32,6 +36,10 @@ and keeps it: metadata, genres and every chapter as clean HTML.
 * `GET /novels`, `/novels/{slug}/chapters/{number}` and `/genres` read the library.
 * `GET /health` says whether the database, Redis and workers are there.
 
+When the service has API keys (`CHAPTERHOUSE_API_KEYS`), every write needs
+`Authorization: Bearer <key>` (the "Authorize" button here), and reads too when
+`CHAPTERHOUSE_PUBLIC_READS` is false.
+
 Every error answers with JSON carrying a readable `detail`.
 """
 
@@ -40,6 +48,7 @@ TAGS = [
     {"name": "jobs", "description": "Follow ingestion jobs."},
     {"name": "novels", "description": "Read stored novels and chapters."},
     {"name": "genres", "description": "Browse by genre."},
+    {"name": "series", "description": "Series of novels (AO3), each novel stored on its own."},
     {"name": "control", "description": "Pause, resume and drain the queue; pause a site."},
     {"name": "health", "description": "Service status."},
 ]
@@ -65,10 +74,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        # Our own /docs serves Swagger UI locally (a strict CSP); ReDoc needs a CDN: none.
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
+    # The last added runs first: security headers go on every answer, the 413 included.
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(SecurityHeaders, docs_path=DOCS_PATH)
     routers = (ingest.router, jobs.router, events.router, novels.router, genres.router)
-    for router in (*routers, follows.router, control.router, health.router, metrics.router):
-        app.include_router(router)
+    for router in (*routers, series.router, follows.router, control.router):
+        # Writes need an API key when keys are set; reads too when they are not public.
+        app.include_router(router, dependencies=[Depends(require_access)], responses=AUTH)
+    app.include_router(
+        metrics.router, dependencies=[Depends(require_metrics_access)], responses=AUTH
+    )
+    app.include_router(health.router)  # always open: load balancers and probes ask it
+    install_docs(app)
     return app

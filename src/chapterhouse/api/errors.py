@@ -11,18 +11,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chapterhouse.api.schemas import (
     Error,
+    LimitErrorBody,
     UnsupportedSiteErrorBody,
     ValidationErrorBody,
     ValidationErrorItem,
 )
+from chapterhouse.api.security import challenge
+from chapterhouse.config import redact
 from chapterhouse.errors import (
+    AuthenticationError,
     ConflictError,
     InvalidUrlError,
+    LimitExceededError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     UnsupportedSiteError,
 )
@@ -30,7 +36,7 @@ from chapterhouse.services import database_unavailable
 
 log = logging.getLogger(__name__)
 
-# Requests carry a URL at most; a body this large is refused before it is read.
+# Requests carry a URL at most; CHAPTERHOUSE_MAX_BODY_BYTES (this by default) caps them.
 MAX_BODY_BYTES = 64 * 1024
 
 # OpenAPI `responses=` entries, so /docs shows the error bodies routes can return.
@@ -44,6 +50,26 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ValidationErrorBody, "description": "Invalid request"}
 }
+AUTH: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": Error,
+        "description": "No API key, or a malformed Authorization header (API keys are set)",
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    403: {"model": Error, "description": "The API key is not accepted"},
+}
+LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": LimitErrorBody,
+        "description": "Over a per-client cap, named in `setting` and `limit`",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the rate limit's window ends (rate limit only)",
+                "schema": {"type": "integer"},
+            }
+        },
+    }
+}
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -52,6 +78,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidUrlError, _status(422))
     app.add_exception_handler(NotFoundError, _status(404))
     app.add_exception_handler(ConflictError, _status(409))
+    app.add_exception_handler(AuthenticationError, _unauthenticated)
+    app.add_exception_handler(PermissionDeniedError, _status(403))
+    app.add_exception_handler(LimitExceededError, _limited)
     app.add_exception_handler(ServiceUnavailableError, _unavailable)
     app.add_exception_handler(OperationalError, _database_down)
     app.add_exception_handler(InterfaceError, _database_down)
@@ -76,10 +105,29 @@ def _unsupported_site(_request: Request, exc: Exception) -> JSONResponse:
     return _json(422, UnsupportedSiteErrorBody(detail=exc.message, supported_sites=exc.supported))
 
 
+def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    response = _json(401, Error(detail=exc.message))
+    response.headers["WWW-Authenticate"] = challenge(exc)
+    return response
+
+
+def _limited(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LimitExceededError)
+    body = LimitErrorBody(detail=exc.message, setting=exc.setting, limit=exc.limit)
+    response = _json(429, body)
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceUnavailableError)
     log.warning("%s %s: %s", request.method, request.url.path, exc.message)
-    return _json(503, Error(detail=exc.message))
+    # A driver's message could quote a connection URL: never its password.
+    runtime = getattr(request.app.state, "runtime", None)
+    detail = redact(exc.message, runtime.settings if runtime is not None else None)
+    return _json(503, Error(detail=detail))
 
 
 def _database_down(request: Request, exc: Exception) -> JSONResponse:
@@ -141,22 +189,60 @@ def _location(loc: Sequence[Any]) -> str:
 
 
 class BodySizeLimit:
-    """Answer a declared oversize body with a JSON 413 before anything reads it.
+    """Refuse a body over `CHAPTERHOUSE_MAX_BODY_BYTES` with a JSON 413 before a route reads it.
 
-    Routes also set FastAPI's `max_body_size`, which catches chunked bodies; but for a
-    too-large Content-Length, Starlette's limiter answers in plain text, hence this.
+    A declared Content-Length is judged at once. A body without one (chunked) is read here,
+    up to the cap, and handed on whole: a route never sees a byte past the cap.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
+    def _limit(self, scope: Scope) -> int:
+        if self.max_bytes is not None:
+            return self.max_bytes
+        # The settings arrive with the app's lifespan, after the middleware stack is built.
+        runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+        return runtime.settings.max_body_bytes if runtime is not None else MAX_BODY_BYTES
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on unless its Content-Length is over the limit."""
-        if scope["type"] == "http":
-            length = Headers(scope=scope).get("content-length", "")
-            if length.isdigit() and int(length) > self.max_bytes:
-                detail = f"request body is larger than {self.max_bytes} bytes"
-                await _json(413, Error(detail=detail))(scope, receive, send)
+        """Pass the request on unless its body is over the limit."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope)
+        length = Headers(scope=scope).get("content-length")
+        if length is not None:
+            if length.isdigit() and int(length) > limit:
+                await self._refuse(limit, scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
+            return
+        first, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: say so to the app
+                first.append(message)
+                break
+            total += len(message.get("body", b""))
+            if total > limit:
+                await self._refuse(limit, scope, receive, send)
+                return
+            first.append(message)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(m.get("body", b"") for m in first if m["type"] == "http.request")
+        pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+        if first and first[-1]["type"] != "http.request":
+            pending.append(first[-1])
+
+        async def replay() -> Message:
+            return pending.pop(0) if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"request body is larger than CHAPTERHOUSE_MAX_BODY_BYTES ({limit} bytes)"
+        body = LimitErrorBody(detail=detail, setting="CHAPTERHOUSE_MAX_BODY_BYTES", limit=limit)
+        await _json(413, body)(scope, receive, send)

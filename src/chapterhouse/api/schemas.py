@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chapterhouse.db.library import ChapterView
 from chapterhouse.db.models import IngestionJob
+from chapterhouse.db.series import SeriesView
 
 T = TypeVar("T")
 
@@ -40,6 +41,13 @@ class UnsupportedSiteErrorBody(Error):
     """A URL on a site chapterhouse cannot crawl, with the sites it can."""
 
     supported_sites: list[str]
+
+
+class LimitErrorBody(Error):
+    """A request refused by a cap: the setting that holds it and its value."""
+
+    setting: str
+    limit: int
 
 
 class ValidationErrorItem(BaseModel):
@@ -99,6 +107,11 @@ class JobOut(BaseModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+    series_id: int | None = Field(
+        default=None,
+        description="A series job: the series it read (`GET /series/{id}`); its novels are "
+        "queued as jobs of their own, and `stats` counts them (`works`, `queued`).",
+    )
 
     @classmethod
     def from_job(cls, job: IngestionJob, **extra: Any) -> Self:
@@ -123,6 +136,7 @@ class JobOut(BaseModel):
                 "created_at": job.created_at,
                 "started_at": job.started_at,
                 "finished_at": job.finished_at,
+                "series_id": job.series_id,
                 **extra,
             }
         )
@@ -179,6 +193,14 @@ class NovelSummary(Schema):
     updated_at: UtcDatetime
 
 
+class NovelSeriesOut(Schema):
+    """A series the novel belongs to, and its part in it."""
+
+    series_id: int
+    title: str
+    position: int | None = Field(description='The novel\'s part ("Part 3 of …"), if stated.')
+
+
 class NovelOut(NovelSummary):
     """Everything stored about a novel."""
 
@@ -188,6 +210,20 @@ class NovelOut(NovelSummary):
     language: str | None
     rating: float | None
     content_warnings: list[str]
+    authors: list[str] = Field(description="Every credited author (`author` is the first).")
+    byline: str | None = Field(
+        description='The credit line as the site shows it (AO3: "X [archived by Y]").'
+    )
+    tag_groups: dict[str, list[str]] = Field(
+        description="Tags in the site's own groups (AO3: rating, warnings, category, fandoms, "
+        "relationships, characters, freeform_tags); `genres` holds those the genre table knows."
+    )
+    site_published_at: UtcDatetime | None = Field(description="First published, per the site.")
+    site_updated_at: UtcDatetime | None = Field(description="Last updated, per the site.")
+    chapters_planned: int | None = Field(
+        description='Chapters the author plans (AO3\'s "4/10"); null when unknown ("4/?").'
+    )
+    series: list[NovelSeriesOut] = Field(validation_alias="series_links")
     created_at: UtcDatetime
     followed: bool = Field(description="Checked for new chapters on a schedule.")
     next_check_at: UtcDatetime | None = Field(description="When a followed novel is checked next.")
@@ -288,3 +324,58 @@ class DomainPauseOut(Schema):
 
     domains: list[str]
     paused_domains: list[str]
+
+
+class SeriesSummary(Schema):
+    """A series in a listing."""
+
+    id: int
+    site: str
+    url: str
+    title: str
+    author: str | None
+    status: str | None
+    works_count: int | None
+    updated_at: UtcDatetime
+
+
+class SeriesWorkOut(Schema):
+    """One novel of a series, with what we hold of it."""
+
+    position: int | None
+    title: str
+    url: str
+    site_novel_id: str
+    novel_slug: str | None = Field(description="Set once the novel is stored.")
+    job_id: int | None = Field(description="Its latest ingestion job.")
+    job_status: JobStatusName | None
+
+
+class SeriesOut(SeriesSummary):
+    """A series and its novels in series order."""
+
+    author_url: str | None
+    authors: list[str]
+    synopsis: str | None
+    word_count: int | None = Field(description="As the site states it.")
+    site_published_at: UtcDatetime | None
+    site_updated_at: UtcDatetime | None
+    created_at: UtcDatetime
+    works: list[SeriesWorkOut]
+
+    @classmethod
+    def from_view(cls, view: SeriesView) -> SeriesOut:
+        """Build from a series view."""
+        return cls.model_validate(
+            {
+                **SeriesSummary.model_validate(view.series).model_dump(),
+                "author_url": view.series.author_url,
+                "authors": view.series.authors or [],
+                "synopsis": view.series.synopsis,
+                "word_count": view.series.word_count,
+                "site_published_at": view.series.site_published_at,
+                "site_updated_at": view.series.site_updated_at,
+                "created_at": view.series.created_at,
+                "works": [SeriesWorkOut.model_validate(work) for work in view.works],
+            }
+        )

@@ -19,7 +19,7 @@ import nh3
 from lxml import etree
 
 # Bump when clean_html's output changes, so stored chapters can be re-cleaned from raw_html.
-CLEANER_VERSION: int = 1
+CLEANER_VERSION: int = 2  # 2: control characters are removed
 
 ALLOWED_TAGS: frozenset[str] = frozenset(
     {
@@ -57,6 +57,10 @@ _BLOCK_TAGS = frozenset(
 _TEXT_SKIP_TAGS = frozenset({"script", "style"})
 # str.split() and \s already cover NBSP and U+202F; they are named to show it is on purpose.
 _WHITESPACE = re.compile(r"[\s\u00a0\u202f]+")
+
+# Characters lxml refuses (it raises on them) and no reader wants: C0 controls other than tab,
+# newline and CR, lone surrogates, U+FFFE/U+FFFF. A binary body labelled text/html is full of them.
+_UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 _HIDING_DECLARATION = re.compile(
@@ -136,7 +140,7 @@ def _drop_hidden(root: lxml.html.HtmlElement, hidden: set[frozenset[str]]) -> No
 
 def _parse_fragment(markup: str) -> lxml.html.HtmlElement:
     """Parse HTML into a wrapper <div> whose children are the fragment's nodes."""
-    return lxml.html.fragment_fromstring(markup, create_parent="div")
+    return lxml.html.fragment_fromstring(_UNREADABLE.sub("", markup), create_parent="div")
 
 
 def _only_child_wrapper(root: lxml.html.HtmlElement) -> lxml.html.HtmlElement:

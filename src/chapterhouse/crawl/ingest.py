@@ -58,12 +58,23 @@ def run_job(settings: Settings, job_id: int) -> str:
                 worker=holder_name(),
                 heartbeat_at=utcnow(),
             )
+            if ref.kind == "series":
+                from chapterhouse.crawl.series import run_series_job
+
+                return run_series_job(settings, sessions, job_id, site, ref)
             novel_id = store.find_novel_id(session, ref.site, ref.site_novel_id)
             held = store.stored_listing(session, novel_id) if novel_id else {}
 
         shared = redis_answers(settings)
         tally = ChapterTally(make_redis(settings) if shared else None, site.name)
-        recorder = JobRecorder(sessions, job_id, held, tally=tally)
+        recorder = JobRecorder(
+            sessions,
+            job_id,
+            held,
+            tally=tally,
+            every_chapter=site.chapters_on_novel_page,
+            max_chapters=settings.max_chapters,
+        )
         with heartbeat(sessions, job_id, settings.heartbeat_interval):
             try:
                 outcome = run_spider(settings, site, ref, recorder, shared=shared)
@@ -97,9 +108,13 @@ def _finish(
         session.commit()
         if outcome.canceled:
             status, error = JobStatus.CANCELED, None
-        elif outcome.failed_chapters:
+        elif outcome.failed_chapters or outcome.capped:
+            # Done, but not all of it: chapters that failed, or beyond CHAPTERHOUSE_MAX_CHAPTERS.
             status = JobStatus.PARTIAL
-            error = f"{len(outcome.failed_chapters)} chapter(s) could not be fetched"
+            reasons = [outcome.capped] if outcome.capped else []
+            if outcome.failed_chapters:
+                reasons.insert(0, f"{len(outcome.failed_chapters)} chapter(s) could not be fetched")
+            error = "; ".join(reasons)
         else:
             status, error = JobStatus.DONE, None
         set_job(

@@ -7,16 +7,13 @@ from typing import Any
 
 from scrapy.crawler import Crawler
 from sqlalchemy.exc import SQLAlchemyError
-from twisted.internet import reactor
 from twisted.internet.defer import Deferred
-from twisted.internet.threads import deferToThreadPool
-from twisted.python.threadpool import ThreadPool
+from twisted.internet.threads import deferToThread
 
 from chapterhouse.crawl.recorder import JobRecorder
-from chapterhouse.crawl.site import Site
 from chapterhouse.crawl.spider import ChapterPage
+from chapterhouse.crawl.store_process import ChapterStoreProcess
 from chapterhouse.domain import ChapterData, NovelData
-from chapterhouse.errors import ChapterhouseError
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +21,14 @@ log = logging.getLogger(__name__)
 class StorePipeline:
     """Store novels and chapters as they arrive, never held until the end.
 
-    Chapter pages are parsed, cleaned and written by one thread of their own, in arrival order,
-    so the reactor goes on fetching meanwhile (lxml, nh3 and psycopg release the GIL as they
-    work).
+    The novel is stored here, at once; chapter pages go to the crawl's store process
+    (`crawl.store_process`), which parses, cleans and writes them in arrival order while the
+    reactor goes on fetching.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.pool = ThreadPool(minthreads=1, maxthreads=1, name="chapterhouse-store")
+        self.chapters: ChapterStoreProcess | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -39,39 +36,28 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        """Start the storing thread."""
-        self.pool.start()
+        """Start the crawl's store process."""
+        spider: Any = self.crawler.spider
+        self.chapters = ChapterStoreProcess(spider.site, spider.recorder)
+        self.chapters.start()
 
-    def close_spider(self) -> None:
-        """Stop the storing thread; Scrapy waits for every item before closing the spider."""
-        self.pool.stop()
+    def close_spider(self) -> Deferred[None]:
+        """Wait for the store process to write what it holds; Scrapy waits on the result."""
+        assert self.chapters is not None
+        return deferToThread(self.chapters.finish)
 
     def process_item(self, item: Any) -> Any:
-        """Save a NovelData (at once) or a ChapterPage (on the storing thread)."""
-        spider = self.crawler.spider
+        """Save a NovelData (at once) or hand a ChapterPage to the store process."""
+        recorder: JobRecorder = self.crawler.spider.recorder  # type: ignore[union-attr]
+        assert self.chapters is not None
         if isinstance(item, ChapterPage):
-            done: Deferred[Any] = deferToThreadPool(
-                reactor,
-                self.pool,
-                store_page,
-                spider.site,  # type: ignore[union-attr]
-                spider.recorder,  # type: ignore[union-attr]
-                item,
-            )
-            return done
-        return store(spider.recorder, item)  # type: ignore[union-attr]
-
-
-def store_page(site: Site, recorder: JobRecorder, page: ChapterPage) -> Any:
-    """Parse a chapter page and store it; a page that doesn't parse is a failed chapter."""
-    if recorder.outcome.store_error is not None:
-        return None
-    try:
-        data = site.parse_chapter(page.response, page.ref)  # type: ignore[arg-type]
-    except ChapterhouseError as exc:
-        recorder.chapter_failed(page.ref, exc.message)
-        return None
-    return store(recorder, data)
+            if recorder.outcome.store_error is None:
+                self.chapters.put(item.ref, item.response)
+            return item
+        store(recorder, item)
+        if isinstance(item, NovelData) and recorder.novel_id is not None:
+            self.chapters.novel_stored(recorder.novel_id)
+        return item
 
 
 def store(recorder: JobRecorder, item: Any) -> Any:

@@ -42,6 +42,8 @@ class CrawlOutcome:
         }
     )
     listing: list[ChapterRef] = field(default_factory=list)
+    # The novel lists more chapters than CHAPTERHOUSE_MAX_CHAPTERS: only the first were taken.
+    capped: str | None = None
 
 
 class JobRecorder:
@@ -53,10 +55,17 @@ class JobRecorder:
         job_id: int,
         held: dict[str, store.StoredListing],
         tally: ChapterTally | None = None,
+        *,
+        every_chapter: bool = False,
+        max_chapters: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.job_id = job_id
         self.held = held
+        # The novel page brings every chapter's text (AO3): each is compared by its content
+        # hash instead of its listing, so edits are noticed and unchanged ones counted as such.
+        self.every_chapter = every_chapter
+        self.max_chapters = max_chapters  # CHAPTERHOUSE_MAX_CHAPTERS; None: no cap
         self.tally = tally or ChapterTally(None, "")  # fleet-wide chapters-fetched counter
         self.novel_id: int | None = None
         self.outcome = CrawlOutcome()
@@ -67,21 +76,35 @@ class JobRecorder:
         self._pending = 0
         self._flushed_at = time.monotonic()
         # Chapters are stored on the pipeline's thread, failures noted on the reactor's.
-        self._counting = threading.Lock()
+        self.counting = threading.Lock()
+
+    def listed(self, novel: NovelData) -> list[ChapterRef]:
+        """The chapters this job may take: the novel's first `max_chapters`, in reading order."""
+        cap = self.max_chapters
+        if cap is None or len(novel.chapters) <= cap:
+            return list(novel.chapters)
+        self.outcome.capped = (
+            f"{novel.url} lists {len(novel.chapters)} chapters, more than "
+            f"CHAPTERHOUSE_MAX_CHAPTERS ({cap}): only the first {cap} were taken"
+        )
+        return list(novel.chapters[:cap])
 
     def to_fetch(self, novel: NovelData) -> list[ChapterRef]:
-        """Chapters that are new or whose listing changed since we stored them."""
+        """Chapters (within the cap) that are new or whose listing changed since we stored them."""
+        if self.every_chapter:
+            return self.listed(novel)
         return [
             ref
-            for ref in novel.chapters
+            for ref in self.listed(novel)
             if store.needs_fetch(ref, self.held.get(ref.site_chapter_id))
         ]
 
     def novel(self, data: NovelData) -> None:
         """Store the novel's metadata and announce how many chapters this job will fetch."""
         fetching = self.to_fetch(data)
+        # The whole listing, beyond any cap: chapters stored earlier are not taken as withdrawn.
         self.outcome.listing = list(data.chapters)
-        self.outcome.counts["unchanged"] = len(data.chapters) - len(fetching)
+        self.outcome.counts["unchanged"] = len(self.listed(data)) - len(fetching)
         with self.sessions() as session:
             novel = store.upsert_novel(session, data)
             self.novel_id = novel.id
@@ -97,7 +120,7 @@ class JobRecorder:
             self._session = self.sessions()
         known = data.ref.site_chapter_id in self.held
         outcome = store.save_chapter(self._session, self.novel_id, data, known=known)
-        with self._counting:
+        with self.counting:
             self.outcome.counts[outcome] += 1
         self.tally.add()
         self.done += 1
@@ -150,7 +173,7 @@ class JobRecorder:
     def chapter_failed(self, ref: ChapterRef, reason: str) -> None:
         """Remember a chapter that could not be fetched; the job will end partial."""
         log.warning("job %s: chapter %s failed: %s", self.job_id, ref.url, reason)
-        with self._counting:
+        with self.counting:
             self.outcome.counts["failed"] += 1
             self.outcome.failed_chapters.append(
                 {"number": ref.number, "title": ref.title, "url": ref.url, "error": reason}

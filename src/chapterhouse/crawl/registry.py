@@ -7,6 +7,7 @@ import pkgutil
 from urllib.parse import SplitResult, urlsplit
 
 from chapterhouse.crawl import sites as sites_package
+from chapterhouse.crawl.hosts import authority_problem, host_keys
 from chapterhouse.crawl.site import NovelRef, Site
 from chapterhouse.errors import InvalidUrlError, UnknownDomainError, UnsupportedSiteError
 
@@ -68,11 +69,12 @@ class SiteRegistry:
     def resolve(self, url: str) -> tuple[Site, NovelRef]:
         """Validate a submitted URL and resolve it to its site and canonical novel."""
         parts = self._split(url)
-        host = (parts.hostname or "").lower()
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        site = self._by_host.get(netloc) or self._by_host.get(host)
+        # The same host[:port] matching as every request of the crawl (crawl/safety.py).
+        keys = host_keys(parts.scheme, (parts.hostname or "").lower(), parts.port)
+        netloc = keys[0]  # a default port is dropped
+        site = next((self._by_host[key] for key in keys if key in self._by_host), None)
         if site is None:
-            raise UnsupportedSiteError(host, [s.title for s in self.sites.values()])
+            raise UnsupportedSiteError(netloc, [s.title for s in self.sites.values()])
         clean = parts._replace(netloc=netloc, query="", fragment="")
         return site, site.novel_ref(clean)
 
@@ -91,6 +93,7 @@ class SiteRegistry:
             raise InvalidUrlError(f"{url[:100]!r} is not an http(s) URL")
         if not parts.hostname:
             raise InvalidUrlError(f"{url[:100]!r} has no host")
-        if parts.username or parts.password:
-            raise InvalidUrlError("URLs with a user name or password are not accepted")
+        problem = authority_problem(parts)  # user info, stray characters around the host
+        if problem is not None:
+            raise InvalidUrlError(problem)
         return parts._replace(scheme=parts.scheme.lower())

@@ -7,12 +7,12 @@ A site's parse methods take any response with Scrapy's selector interface
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from urllib.parse import SplitResult
 
-from chapterhouse.domain import ChapterData, ChapterRef, NovelData
+from chapterhouse.domain import ChapterData, ChapterRef, NovelData, SeriesData
 
 
 class PageResponse(Protocol):
@@ -38,10 +38,14 @@ class NovelRef:
     site: str
     site_novel_id: str
     url: str  # canonical novel page URL, the one the spider starts from
+    # "series": the URL names a series of novels (site_novel_id is then the series' id)
+    kind: str = "novel"
 
     @property
     def key(self) -> str:
-        """Identity of the novel across URL spellings: `site:id`."""
+        """Identity of the novel across URL spellings: `site:id` (`site:series:id` for a series)."""
+        if self.kind == "series":
+            return f"{self.site}:series:{self.site_novel_id}"
         return f"{self.site}:{self.site_novel_id}"
 
 
@@ -53,6 +57,17 @@ class FeedItem:
     url: str
     title: str
     published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TocRequest:
+    """One more request, after the novel page, for the rest of its table of contents."""
+
+    url: str
+    method: str = "GET"
+    form: dict[str, str] = field(default_factory=dict)  # url-encoded into the body of a POST
+    cookies: dict[str, str] = field(default_factory=dict)
+    chapter_total: int | None = None  # what the novel page says the whole listing holds
 
 
 class Site:
@@ -88,4 +103,27 @@ class Site:
 
     def parse_feed(self, response: PageResponse) -> list[FeedItem]:
         """The chapters a feed lists (an XML response); raise LayoutError when it is no feed."""
+        raise NotImplementedError
+
+    # Optional: a novel page that lists only part of its table of contents (Scribble Hub shows
+    # 15 rows). The spider sends `toc_request` and yields the novel once `parse_toc` has merged
+    # the whole listing in, so new and withdrawn chapters are judged against all of it.
+
+    def toc_request(self, response: PageResponse, novel: NovelData) -> TocRequest | None:
+        """The request for the rest of the table of contents; None when the page lists it all."""
+        return None
+
+    def parse_toc(self, response: PageResponse, novel: NovelData, request: TocRequest) -> NovelData:
+        """The novel with every chapter of the answer merged in, in reading order; LayoutError."""
+        raise NotImplementedError
+
+    # Optional: a novel page that holds every chapter's text (AO3's whole-work view). The spider
+    # then requests no chapter page: `parse_chapter` is handed the novel page for each chapter.
+    chapters_on_novel_page: ClassVar[bool] = False
+
+    # Optional: series. `novel_ref` resolves a series URL to a NovelRef of kind "series", whose
+    # page (and its next pages) is parsed here; each novel it lists is then ingested on its own.
+
+    def parse_series(self, response: PageResponse) -> SeriesData:
+        """Parse one page of a series; raise a CrawlError (LoginRequiredError, LayoutError)."""
         raise NotImplementedError

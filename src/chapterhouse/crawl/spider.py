@@ -17,8 +17,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from chapterhouse.crawl.recorder import JobRecorder
-from chapterhouse.crawl.site import NovelRef, Site
-from chapterhouse.domain import ChapterRef
+from chapterhouse.crawl.site import NovelRef, Site, TocRequest
+from chapterhouse.domain import ChapterRef, NovelData
 from chapterhouse.errors import ChapterhouseError
 
 
@@ -68,10 +68,52 @@ class NovelSpider(scrapy.Spider):
         """
         try:
             novel = self.site.parse_novel(response)  # type: ignore[arg-type]
+            toc = self.site.toc_request(response, novel)  # type: ignore[arg-type]
         except ChapterhouseError as exc:
             self.recorder.outcome.fatal_error = exc.message
             return
+        if toc is not None:
+            # The page lists only part of the table of contents: the rest comes first.
+            yield scrapy.FormRequest(
+                toc.url,
+                method=toc.method,
+                formdata=toc.form or None,
+                cookies=toc.cookies or None,
+                callback=self.parse_toc,
+                errback=self.toc_failed,
+                cb_kwargs={"novel": novel, "toc": toc, "page": response},
+                dont_filter=True,
+            )
+            return
+        yield from self._listed(novel, response)
+
+    def parse_toc(
+        self, response: Response, novel: NovelData, toc: TocRequest, page: Response
+    ) -> Iterator[Any]:
+        """Merge the rest of the table of contents, then go on as from the novel page."""
+        try:
+            novel = self.site.parse_toc(response, novel, toc)  # type: ignore[arg-type]
+        except ChapterhouseError as exc:
+            self.recorder.outcome.fatal_error = exc.message
+            return
+        yield from self._listed(novel, page)
+
+    def toc_failed(self, failure: Failure) -> None:
+        """The rest of the table of contents could not be fetched: the job fails with why."""
+        # Without the whole listing, neither new nor withdrawn chapters can be told apart.
+        self._stop_if_ours(failure)
+        toc = failure.request.cb_kwargs["toc"]  # type: ignore[attr-defined]
+        self.recorder.outcome.fatal_error = describe_failure(toc.url, failure, toc.method)
+
+    def _listed(self, novel: NovelData, response: Response) -> Iterator[Any]:
         yield novel
+        if self.site.chapters_on_novel_page:
+            # Every chapter's text is on this page already (AO3's whole work): no requests.
+            # Scrapy stores the novel before it takes the next item, so chapters find it.
+            for ref in self.recorder.to_fetch(novel):
+                self._stop_if_asked()
+                yield ChapterPage(ref, response)
+            return
         self._waiting = iter(self.recorder.to_fetch(novel))
         yield from self._next_chapters(WINDOW)
 
@@ -128,13 +170,13 @@ class NovelSpider(scrapy.Spider):
             raise CloseSpider("canceled")
 
 
-def describe_failure(url: str, failure: Failure) -> str:
+def describe_failure(url: str, failure: Failure, method: str = "GET") -> str:
     """A one-line reason a user can act on."""
     error = failure.value
     if isinstance(error, HttpError):
-        return f"GET {url} answered HTTP {error.response.status}"
+        return f"{method} {url} answered HTTP {error.response.status}"
     if isinstance(error, IgnoreRequest):
-        return f"GET {url} was not fetched: {error or 'forbidden by robots.txt'}"
+        return f"{method} {url} was not fetched: {error or 'forbidden by robots.txt'}"
     name = type(error).__name__
     detail = str(error).strip()
-    return f"GET {url} failed: {name}{': ' + detail if detail else ''}"
+    return f"{method} {url} failed: {name}{': ' + detail if detail else ''}"

@@ -38,6 +38,18 @@ def find_active_job(session: Session, novel_key: str) -> IngestionJob | None:
     ).first()
 
 
+def count_active_jobs(session: Session, client: str) -> int:
+    """How many queued or running jobs this client submitted."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(IngestionJob)
+            .where(IngestionJob.client == client, IngestionJob.status.in_(JobStatus.ACTIVE))
+        )
+        or 0
+    )
+
+
 def list_jobs(session: Session, *, status: str | None, limit: int, offset: int) -> JobPage:
     """Jobs newest first, optionally of one status."""
     query = select(IngestionJob)

@@ -79,6 +79,14 @@ class Novel(Base):
     last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     check_interval: Mapped[int | None] = mapped_column(Integer)  # seconds, before jitter
     last_check_note: Mapped[str | None] = mapped_column(String(255))
+    # What sites such as AO3 say beyond the common fields: every author, the credit line as
+    # shown, tags in the site's own groups, the site's dates, chapters planned (None: unknown).
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    byline: Mapped[str | None] = mapped_column(String(512))
+    tag_groups: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    site_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    site_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    chapters_planned: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -86,6 +94,9 @@ class Novel(Base):
 
     genres: Mapped[list[Genre]] = relationship(
         secondary="novel_genres", order_by="Genre.name", lazy="selectin"
+    )
+    series_links: Mapped[list[NovelSeries]] = relationship(
+        order_by="NovelSeries.series_id", lazy="selectin", viewonly=True
     )
 
 
@@ -138,11 +149,62 @@ class NovelGenre(Base):
     )
 
 
+class Series(Base):
+    """A site's series of novels (an AO3 series); each novel is stored on its own."""
+
+    __tablename__ = "series"
+    __table_args__ = (UniqueConstraint("site", "site_series_id", name="uq_series_site_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    site_series_id: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(String(512))
+    author: Mapped[str | None] = mapped_column(String(255))
+    author_url: Mapped[str | None] = mapped_column(String(2048))
+    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    synopsis: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(32))
+    word_count: Mapped[int | None] = mapped_column(Integer)  # as the site states it
+    works_count: Mapped[int | None] = mapped_column(Integer)
+    site_published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    site_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The novels the series page listed, in order: [{position, site_novel_id, title, url, …}].
+    # Null until the series page itself was read (a novel's page only names its series).
+    works: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class NovelSeries(Base):
+    """A novel's place in a series, as the novel's own page states it."""
+
+    __tablename__ = "novel_series"
+
+    novel_id: Mapped[int] = mapped_column(
+        ForeignKey("novels.id", ondelete="CASCADE"), primary_key=True
+    )
+    series_id: Mapped[int] = mapped_column(
+        ForeignKey("series.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    position: Mapped[int | None] = mapped_column(Integer)
+
+    series: Mapped[Series] = relationship(lazy="joined")
+
+    @property
+    def title(self) -> str:
+        """The series' title."""
+        return self.series.title
+
+
 class IngestionJob(Base):
     __tablename__ = "ingestion_jobs"
     __table_args__ = (
         Index("ix_ingestion_jobs_status_id", "status", "id"),
         Index("ix_ingestion_jobs_novel_key_status", "novel_key", "status"),
+        Index("ix_ingestion_jobs_client_status", "client", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -166,6 +228,11 @@ class IngestionJob(Base):
     worker: Mapped[str | None] = mapped_column(String(128))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A series job: the series it read (its novels are queued as jobs of their own).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id", ondelete="SET NULL"))
+    # Who submitted it over the API: `key:<hash prefix>` or `ip:<address>`; None from the CLI.
+    # Never the raw API key. The active-jobs-per-client cap counts on it.
+    client: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

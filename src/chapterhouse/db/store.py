@@ -21,6 +21,7 @@ from chapterhouse.content.normalize import (
     slugify,
     word_count,
 )
+from chapterhouse.db import series
 from chapterhouse.db.models import Chapter, Genre, Novel, NovelGenre, utcnow
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
 from chapterhouse.errors import NovelNotFoundError
@@ -88,8 +89,15 @@ def upsert_novel(session: Session, data: NovelData) -> Novel:
     novel.rating = data.rating
     novel.site_word_count = data.word_count
     novel.content_warnings = list(data.content_warnings)
+    novel.authors = list(data.authors)
+    novel.byline = data.byline
+    novel.tag_groups = {group: list(tags) for group, tags in data.tag_groups.items()}
+    novel.site_published_at = data.published_at
+    novel.site_updated_at = data.updated_at
+    novel.chapters_planned = data.chapters_planned
     session.flush()
     _set_genres(session, novel.id, data.tags)
+    series.link_novel(session, novel.id, data.site, data.series)
     return novel
 
 
@@ -151,6 +159,10 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: b
         outcome = "new"
     elif chapter.content_hash != digest or chapter.title != ref.title:
         outcome = "updated"
+    note_before = clean_html(data.note_before_html, ref.url) if data.note_before_html else None
+    note_after = clean_html(data.note_after_html, ref.url) if data.note_after_html else None
+    if outcome == "unchanged" and _as_stored(chapter, ref, note_before, note_after):
+        return outcome  # nothing differs: the row is not written at all
     chapter.number = ref.number
     chapter.title = ref.title
     chapter.url = ref.url
@@ -160,12 +172,25 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: b
     chapter.content_hash = digest
     chapter.cleaner_version = CLEANER_VERSION
     chapter.word_count = word_count(content)
-    chapter.note_before = (
-        clean_html(data.note_before_html, ref.url) if data.note_before_html else None
-    )
-    chapter.note_after = clean_html(data.note_after_html, ref.url) if data.note_after_html else None
+    chapter.note_before = note_before
+    chapter.note_after = note_after
     chapter.fetched_at = utcnow()
     return outcome
+
+
+def _as_stored(
+    chapter: Chapter, ref: ChapterRef, note_before: str | None, note_after: str | None
+) -> bool:
+    """Whether the stored chapter already holds all this, so nothing needs writing."""
+    # A site that sends every chapter on each update (AO3) so writes only what changed.
+    return (
+        chapter.number == ref.number
+        and chapter.url == ref.url
+        and _utc(chapter.published_at) == _utc(ref.published_at)
+        and chapter.note_before == note_before
+        and chapter.note_after == note_after
+        and chapter.cleaner_version == CLEANER_VERSION
+    )
 
 
 def sync_listing(session: Session, novel_id: int, refs: list[ChapterRef]) -> int:

@@ -1,0 +1,216 @@
+"""Chapter pages are parsed, cleaned and stored by a process of their own, forked per crawl.
+
+Parsing, cleaning and storing a chapter hold the GIL for about a millisecond. In the crawl's own
+process they would take it from Scrapy's reactor, which needs it for every response, and the
+crawl would run at the speed of the two together. A forked child has an interpreter and a core
+of its own: the reactor only hands it each page (a pipe write) and goes on fetching.
+
+The child writes chapters and the job's progress itself and tells the crawl only what steers it:
+a chapter that did not parse, a cancel read with the progress, a storage failure, and at the end
+its counts. It dies with the crawl's process (PR_SET_PDEATHSIG), so a killed work horse leaves
+nothing writing behind it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import multiprocessing
+import os
+import pickle
+import signal
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chapterhouse.crawl.recorder import JobRecorder
+from chapterhouse.crawl.site import Site
+from chapterhouse.domain import ChapterRef
+from chapterhouse.errors import ChapterhouseError
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+class StoreProcessError(RuntimeError):
+    """The chapter store process ended without saying why (killed, or a bug)."""
+
+
+class ChapterStoreProcess:
+    """The crawl's side: start the child, hand it pages, learn what it did."""
+
+    def __init__(self, site: Site, recorder: JobRecorder) -> None:
+        self.site = site
+        self.recorder = recorder
+        self._conn: Connection | None = None
+        self._process: Any = None
+        self._reader: threading.Thread | None = None
+        self._last_page: Any = None  # the response last sent: AO3 sends one page per chapter
+        self._ended = threading.Event()
+
+    def start(self) -> None:
+        """Fork the child and start listening to it."""
+        ours, theirs = multiprocessing.Pipe()
+        context = multiprocessing.get_context("fork")
+        self._process = context.Process(
+            target=_serve,
+            args=(theirs, ours, self.site, self.recorder, os.getpid()),
+            name=f"chapterhouse-store-{self.recorder.job_id}",
+            daemon=True,
+        )
+        self._process.start()
+        theirs.close()
+        self._conn = ours
+        self._reader = threading.Thread(
+            target=self._listen, name="chapterhouse-store-reader", daemon=True
+        )
+        self._reader.start()
+
+    def novel_stored(self, novel_id: int) -> None:
+        """Tell the child which novel the chapters belong to (stored by the crawl itself)."""
+        self._send(("novel", novel_id))
+
+    def put(self, ref: ChapterRef, response: Any) -> None:
+        """Hand one fetched chapter page over; blocks while the child is a pipe-full behind."""
+        if response is self._last_page:
+            self._send(("chapter", ref, None, None, None))
+            return
+        self._last_page = response
+        self._send(("chapter", ref, response.url, response.body, response.encoding))
+
+    def finish(self, timeout: float | None = None) -> None:
+        """Let the child store what it holds, close, and report; wait for it (blocking)."""
+        self._send(None)
+        self._ended.wait(timeout)
+        if self._process is not None:
+            self._process.join(5)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+        if self._conn is not None:
+            self._conn.close()
+
+    def _send(self, message: Any) -> None:
+        if self._conn is None or self._ended.is_set():
+            return
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            self._fail(StoreProcessError(f"the chapter store process is gone: {exc}"))
+
+    def _listen(self) -> None:
+        assert self._conn is not None
+        try:
+            while True:
+                kind, *rest = self._conn.recv()
+                if kind == "failed":
+                    ref, reason = rest
+                    self.recorder.chapter_failed(ref, reason)
+                elif kind == "canceled":
+                    self.recorder.outcome.canceled = True
+                elif kind == "store_error":
+                    self._fail(_unpickle_error(rest[0]))
+                elif kind == "closed":
+                    counts, done = rest
+                    with self.recorder.counting:
+                        for key, value in counts.items():
+                            if key != "failed":  # failures are counted here, as they come
+                                self.recorder.outcome.counts[key] += value
+                    self.recorder.done = done
+                    break
+        except (EOFError, OSError):
+            code = self._process.exitcode if self._process is not None else None
+            self._fail(StoreProcessError(f"the chapter store process ended (exit code {code})"))
+        finally:
+            self._ended.set()
+
+    def _fail(self, error: BaseException) -> None:
+        if self.recorder.outcome.store_error is None:
+            self.recorder.outcome.store_error = error
+
+
+def _serve(
+    conn: Connection, parents_end: Connection, site: Site, recorder: JobRecorder, parent: int
+) -> None:
+    """The child: store every chapter page that comes, until told to close."""
+    parents_end.close()
+    _die_with(parent)
+    # The crawl's process decides when to stop (a signal reaches the whole process group).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Connections inherited from the parent stay the parent's: this pool opens its own.
+    recorder.sessions.kw["bind"].dispose(close=False)
+    recorder.counting = threading.Lock()
+    from scrapy.http import HtmlResponse
+
+    page: Any = None
+    told_canceled = False
+    while True:
+        message = conn.recv()
+        if message is None:
+            break
+        if message[0] == "novel":
+            recorder.novel_id = message[1]
+            continue
+        _, ref, url, body, encoding = message
+        if url is not None:
+            page = HtmlResponse(url=url, body=body, encoding=encoding)
+        if recorder.outcome.store_error is not None:
+            continue  # the crawl stops; what is still coming is dropped
+        try:
+            data = site.parse_chapter(page, ref)
+        except ChapterhouseError as exc:
+            conn.send(("failed", ref, exc.message))
+            continue
+        try:
+            recorder.chapter(data)
+        except SQLAlchemyError as exc:
+            _stored_failed(conn, recorder, exc)
+            continue
+        if recorder.outcome.canceled and not told_canceled:
+            conn.send(("canceled",))
+            told_canceled = True
+    try:
+        recorder.close()
+    except SQLAlchemyError as exc:
+        _stored_failed(conn, recorder, exc)
+    conn.send(("closed", dict(recorder.outcome.counts), recorder.done))
+    conn.close()
+
+
+def _stored_failed(conn: Connection, recorder: JobRecorder, exc: SQLAlchemyError) -> None:
+    # The database is gone: the attempt ends and RQ retries the job later.
+    log.error("job %s: storing failed: %s", recorder.job_id, exc)
+    if recorder.outcome.store_error is None:
+        recorder.outcome.store_error = exc
+        conn.send(("store_error", _pickle_error(exc)))
+
+
+def _pickle_error(exc: BaseException) -> bytes:
+    try:
+        return pickle.dumps(exc)
+    except Exception:  # any error is better said as text than lost
+        return pickle.dumps(StoreProcessError(f"{type(exc).__name__}: {exc}"))
+
+
+def _unpickle_error(data: bytes) -> BaseException:
+    try:
+        error = pickle.loads(data)  # our own child, over our own pipe
+    except Exception as exc:
+        return StoreProcessError(f"storing failed (unreadable error: {exc})")
+    return error if isinstance(error, BaseException) else StoreProcessError(str(error))
+
+
+def _die_with(parent: int) -> None:
+    """Be killed when the crawl's process dies, however it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            log.warning("store process: cannot tie its life to the crawl's")
+    if os.getppid() != parent:  # the parent died before the tie was made
+        os._exit(1)
