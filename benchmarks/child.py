@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -126,7 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     bare.add_argument("url")
     args = parser.parse_args(argv)
     preload()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     result = run_ingest(args.job_id, args.profile) if args.mode == "ingest" else run_bare(args.url)
+    # CPU seconds of this process (its threads included) and of the children it reaped (the
+    # crawl's store process), however busy the rest of the machine was.
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_self"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result["cpu_children"] = children.ru_utime + children.ru_stime
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 

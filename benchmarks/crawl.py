@@ -59,11 +59,38 @@ class Crawl:
     seconds: float  # the crawl itself, in the child: from start to the job's end
     max_rss_mb: float  # the largest process's peak RSS (the crawl's, or its store process's)
     pss_mb: float | None = None  # peak PSS summed over the child and its store process
+    cpu_self: float = 0.0  # CPU seconds of the crawl's process during the crawl
+    cpu_children: float = 0.0  # CPU seconds of its store process
+
+    @property
+    def cpu_per_chapter(self) -> str:
+        """CPU ms per chapter: the crawl's process, plus its store process when it has one."""
+        if not self.chapters:
+            return "-"
+        own = 1000 * self.cpu_self / self.chapters
+        if not self.cpu_children:
+            return f"{own:.2f}"
+        return f"{own:.2f} + {1000 * self.cpu_children / self.chapters:.2f}"
 
     @property
     def rate(self) -> float:
         """Chapters per second."""
         return self.chapters / self.seconds if self.seconds else 0.0
+
+
+def _crawl(label: str, chapters: int, pages: int, robots: int, run: ChildRun) -> Crawl:
+    result = run.result
+    return Crawl(
+        label,
+        chapters,
+        pages,
+        robots,
+        result["seconds"],
+        run.max_rss_mb,
+        run.peak_pss_mb,
+        result.get("cpu_self", 0.0),
+        result.get("cpu_children", 0.0),
+    )
 
 
 class Bench:
@@ -81,8 +108,7 @@ class Bench:
         fetched = int(run.result["chapters"])
         if fetched != len(fiction.chapters):
             raise RuntimeError(f"{label}: fetched {fetched} of {len(fiction.chapters)} chapters")
-        seconds = run.result["seconds"]
-        return Crawl(label, fetched, pages, robots, seconds, run.max_rss_mb, run.peak_pss_mb)
+        return _crawl(label, fetched, pages, robots, run)
 
     def ingest(
         self,
@@ -113,8 +139,7 @@ class Bench:
                 f"{stored} chapters stored; expected {expect_new} new of {len(fiction.chapters)}"
             )
         fetched = stats["new"] + stats.get("updated", 0)
-        seconds = run.result["seconds"]
-        return Crawl(label, fetched, pages, robots, seconds, run.max_rss_mb, run.peak_pss_mb)
+        return _crawl(label, fetched, pages, robots, run)
 
     def _child(self, *args: str, memory: bool = False) -> tuple[ChildRun, int, int]:
         flush_redis(self.settings.redis_url)
@@ -183,6 +208,7 @@ def report(bench: Bench, crawls: dict[str, Crawl], args: argparse.Namespace) -> 
             str(c.robots),
             f"{c.seconds:.2f}",
             f"{c.rate:.1f}" if c is not update else "-",
+            c.cpu_per_chapter if c is not update else "-",
             f"{c.max_rss_mb:.1f}",
             f"{c.pss_mb:.1f}" if c.pss_mb is not None else "-",
         ]
@@ -191,6 +217,7 @@ def report(bench: Bench, crawls: dict[str, Crawl], args: argparse.Namespace) -> 
     runs = table(
         [
             *("run", "chapters", "page requests", "robots.txt", "seconds", "chapters/s"),
+            "CPU ms/chapter",
             *("peak RSS MB", "peak PSS MB, all"),
         ],
         rows,

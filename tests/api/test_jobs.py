@@ -88,7 +88,9 @@ def test_job_shows_state_progress_and_novel(client: TestClient, runtime: Runtime
         "created_at",
         "started_at",
         "finished_at",
+        "series_id",  # set on a series job only
     }
+    assert job["series_id"] is None
 
 
 def test_unknown_job_is_404(client: TestClient) -> None:

@@ -196,10 +196,12 @@ def _page(title: str, main_class: str, body: str) -> str:
 """
 
 
+def _tag_href(tag: str) -> str:
+    return f"/tags/{quote(tag, safe='')}/works"
+
+
 def _tag_list(values: list[str]) -> str:
-    items = "".join(
-        f'<li><a class="tag" href="/tags/{quote(v, safe="")}/works">{_e(v)}</a></li>' for v in values
-    )
+    items = "".join(f'<li><a class="tag" href="{_tag_href(v)}">{_e(v)}</a></li>' for v in values)
     return f'<ul class="commas">\n               {items}\n            </ul>'
 
 
@@ -502,7 +504,7 @@ def not_found_html() -> str:
 def _blurb(w: FakeWork, s: FakeSeries) -> str:
     part = s.work_ids.index(w.id) + 1
     tags = "".join(
-        f'<li class=\'{css}\'><a class="tag" href="/tags/{quote(v, safe="")}/works">{_e(v)}</a></li>'
+        f'<li class=\'{css}\'><a class="tag" href="{_tag_href(v)}">{_e(v)}</a></li>'
         for css, values in (
             ("warnings", w.warnings),
             ("relationships", w.relationships),
@@ -513,9 +515,7 @@ def _blurb(w: FakeWork, s: FakeSeries) -> str:
     )
     n = len(w.chapters)
     planned = "?" if w.planned is None else str(w.planned or n)
-    fandoms = "".join(
-        f'<a class="tag" href="/tags/{quote(f, safe="")}/works">{_e(f)}</a>' for f in w.fandoms
-    )
+    fandoms = "".join(f'<a class="tag" href="{_tag_href(f)}">{_e(f)}</a>' for f in w.fandoms)
     authors = ", ".join(
         f'<a rel="author" href="/users/{a}/pseuds/{a}">{_e(a)}</a>' for a in w.authors
     )

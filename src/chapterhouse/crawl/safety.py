@@ -211,8 +211,6 @@ class BoundedDecompressionMiddleware(HttpCompressionMiddleware):
         """Decompress; a body that outgrows DOWNLOAD_MAXSIZE is refused naming the cap."""
         try:
             return super().process_response(request, response)
-        except RefusedRequest:
-            raise
         except IgnoreRequest as exc:
             # The only IgnoreRequest decompression raises is for a body over DOWNLOAD_MAXSIZE.
             raise RefusedRequest(too_large(self._max_size, decompressed=True)) from exc

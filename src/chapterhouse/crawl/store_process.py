@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import queue
 import signal
 import sys
 import threading
@@ -34,6 +35,7 @@ from chapterhouse.errors import ChapterhouseError
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+OUTBOX_PAGES = 64  # pages handed over but not yet written to the pipe, at most
 
 
 class StoreProcessError(RuntimeError):
@@ -51,6 +53,10 @@ class ChapterStoreProcess:
         self._reader: threading.Thread | None = None
         self._last_page: Any = None  # the response last sent: AO3 sends one page per chapter
         self._ended = threading.Event()
+        # Pages wait here for the sending thread, so a pipe write never stalls the reactor;
+        # a full queue does (the child is far behind), which keeps memory bounded.
+        self._outbox: queue.Queue[Any] = queue.Queue(maxsize=OUTBOX_PAGES)
+        self._sender: threading.Thread | None = None
 
     def start(self) -> None:
         """Fork the child and start listening to it."""
@@ -69,6 +75,10 @@ class ChapterStoreProcess:
             target=self._listen, name="chapterhouse-store-reader", daemon=True
         )
         self._reader.start()
+        self._sender = threading.Thread(
+            target=self._send_all, name="chapterhouse-store-sender", daemon=True
+        )
+        self._sender.start()
 
     def novel_stored(self, novel_id: int) -> None:
         """Tell the child which novel the chapters belong to (stored by the crawl itself)."""
@@ -85,6 +95,8 @@ class ChapterStoreProcess:
     def finish(self, timeout: float | None = None) -> None:
         """Let the child store what it holds, close, and report; wait for it (blocking)."""
         self._send(None)
+        if self._sender is not None:
+            self._sender.join(timeout)
         self._ended.wait(timeout)
         if self._process is not None:
             self._process.join(5)
@@ -95,12 +107,26 @@ class ChapterStoreProcess:
             self._conn.close()
 
     def _send(self, message: Any) -> None:
-        if self._conn is None or self._ended.is_set():
-            return
-        try:
-            self._conn.send(message)
-        except (BrokenPipeError, EOFError, OSError) as exc:
-            self._fail(StoreProcessError(f"the chapter store process is gone: {exc}"))
+        while self._conn is not None and not self._ended.is_set():
+            try:
+                self._outbox.put(message, timeout=0.5)
+                return
+            except queue.Full:
+                continue  # the child is busy; or gone, which the reader notices
+
+    def _send_all(self) -> None:
+        assert self._conn is not None
+        while True:
+            message = self._outbox.get()
+            if self._ended.is_set():
+                return  # the child is gone; what is left is dropped
+            try:
+                self._conn.send(message)
+            except (BrokenPipeError, EOFError, OSError) as exc:
+                self._fail(StoreProcessError(f"the chapter store process is gone: {exc}"))
+                return
+            if message is None:
+                return
 
     def _listen(self) -> None:
         assert self._conn is not None
@@ -166,10 +192,18 @@ def _serve(
         except ChapterhouseError as exc:
             conn.send(("failed", ref, exc.message))
             continue
+        except Exception as exc:  # a page no parser foresaw fails its chapter, not the job
+            log.exception("job %s: parsing %s failed", recorder.job_id, ref.url)
+            conn.send(("failed", ref, f"{ref.url} could not be parsed: {type(exc).__name__}"))
+            continue
         try:
             recorder.chapter(data)
         except SQLAlchemyError as exc:
             _stored_failed(conn, recorder, exc)
+            continue
+        except Exception as exc:  # content the cleaner chokes on fails its chapter alone
+            log.exception("job %s: cleaning %s failed", recorder.job_id, ref.url)
+            conn.send(("failed", ref, f"{ref.url} could not be cleaned: {type(exc).__name__}"))
             continue
         if recorder.outcome.canceled and not told_canceled:
             conn.send(("canceled",))

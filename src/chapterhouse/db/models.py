@@ -95,8 +95,9 @@ class Novel(Base):
     genres: Mapped[list[Genre]] = relationship(
         secondary="novel_genres", order_by="Genre.name", lazy="selectin"
     )
+    # Loaded when read (one novel's page), so listings of many novels pay nothing for it.
     series_links: Mapped[list[NovelSeries]] = relationship(
-        order_by="NovelSeries.series_id", lazy="selectin", viewonly=True
+        order_by="NovelSeries.series_id", lazy="select", viewonly=True
     )
 
 

@@ -90,7 +90,7 @@ def upsert_novel(session: Session, data: NovelData) -> Novel:
     novel.site_word_count = data.word_count
     novel.content_warnings = list(data.content_warnings)
     novel.authors = list(data.authors)
-    novel.byline = data.byline
+    novel.byline = data.byline[:512] if data.byline else None  # the column's size
     novel.tag_groups = {group: list(tags) for group, tags in data.tag_groups.items()}
     novel.site_published_at = data.published_at
     novel.site_updated_at = data.updated_at
@@ -143,8 +143,13 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: b
     `known=False` says the chapter was not stored when the crawl began, so no lookup is made.
     """
     ref = data.ref
+    # Everything that reads the page comes first: a page the cleaner chokes on leaves the
+    # session untouched, so only its own chapter fails.
     content = clean_html(data.raw_html, ref.url)
     digest = content_hash(content)
+    words = word_count(content)
+    note_before = clean_html(data.note_before_html, ref.url) if data.note_before_html else None
+    note_after = clean_html(data.note_after_html, ref.url) if data.note_after_html else None
     chapter = None
     if known:
         chapter = session.scalars(
@@ -159,8 +164,6 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: b
         outcome = "new"
     elif chapter.content_hash != digest or chapter.title != ref.title:
         outcome = "updated"
-    note_before = clean_html(data.note_before_html, ref.url) if data.note_before_html else None
-    note_after = clean_html(data.note_after_html, ref.url) if data.note_after_html else None
     if outcome == "unchanged" and _as_stored(chapter, ref, note_before, note_after):
         return outcome  # nothing differs: the row is not written at all
     chapter.number = ref.number
@@ -171,7 +174,7 @@ def save_chapter(session: Session, novel_id: int, data: ChapterData, *, known: b
     chapter.content = content
     chapter.content_hash = digest
     chapter.cleaner_version = CLEANER_VERSION
-    chapter.word_count = word_count(content)
+    chapter.word_count = words
     chapter.note_before = note_before
     chapter.note_after = note_after
     chapter.fetched_at = utcnow()
