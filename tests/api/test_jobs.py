@@ -199,3 +199,48 @@ def test_database_down_is_503(settings: Settings) -> None:
             response = client.get(path)
             assert response.status_code == 503, path
             assert "database is unavailable" in response.json()["detail"]
+
+
+def _three_ended_jobs(runtime: Runtime) -> None:
+    with runtime.sessions() as session:
+        make_job(session, status=JobStatus.FAILED, error="GET … answered HTTP 503")
+        make_job(
+            session,
+            status=JobStatus.FAILED,
+            error="this work requires an AO3 login",
+            url="https://archiveofourown.org/works/1",
+            site="ao3",
+            novel_key="ao3:1",
+        )
+        make_job(
+            session,
+            status=JobStatus.PARTIAL,
+            error="1 chapter(s) could not be fetched",
+            url="https://www.royalroad.com/fiction/2/x",
+            novel_key="royalroad:2",
+        )
+        session.commit()
+
+
+def test_retry_failed_takes_only_the_named_sites_jobs(client: TestClient, runtime: Runtime) -> None:
+    _three_ended_jobs(runtime)
+    response = client.post("/jobs/retry-failed", params={"site": "ao3"})
+    assert response.status_code == 202 and response.json() == {"job_ids": [2]}
+    assert runtime.redis.lrange(QUEUE_KEY, 0, -1) == [b"ingest-2"]
+    statuses = [client.get(f"/jobs/{i}").json()["status"] for i in (1, 2, 3)]
+    assert statuses == ["failed", "queued", "partial"]
+
+    rest = client.post("/jobs/retry-failed", params={"site": "royalroad"})
+    assert sorted(rest.json()["job_ids"]) == [1, 3]  # partial jobs are retried too
+
+
+def test_retry_failed_from_the_cli_filters_by_site_and_error(
+    settings: Settings, runtime: Runtime
+) -> None:
+    from tests.conftest import run_cli
+
+    _three_ended_jobs(runtime)
+    result = run_cli(settings, "retry-failed", "--site", "royalroad", "--error", "HTTP 503")
+    assert result.returncode == 0, result.stderr
+    assert "1 job(s) queued again: 1" in result.stdout
+    assert runtime.redis.lrange(QUEUE_KEY, 0, -1) == [b"ingest-1"]

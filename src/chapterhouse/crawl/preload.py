@@ -1,0 +1,65 @@
+"""Import, once in the worker, every module a crawl would import in each work horse.
+
+RQ forks a work horse per job, and nothing a horse imports survives it. Scrapy imports most of
+its components (downloader handlers, middlewares, extensions, the scheduler) only when a
+crawler starts, by dotted path: each job paid ~1 s of CPU for them, which is most of a follow
+check's cost. Imported here, before the first fork, every horse inherits them. Nothing is
+instantiated and no reactor is installed: only modules are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from chapterhouse.config import Settings
+
+log = logging.getLogger(__name__)
+
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+# Installing a reactor in the worker would break the horses (each installs its own).
+_REACTOR = "twisted.internet.reactor"
+
+
+def preload_crawl(settings: Settings) -> int:
+    """Import the crawl's modules and the Scrapy components its settings name; return a count."""
+    import sys
+
+    from scrapy.settings import Settings as ScrapySettings
+    from scrapy.utils.misc import load_object
+
+    import chapterhouse.crawl.ingest
+    import chapterhouse.crawl.check
+    from chapterhouse.crawl.registry import SiteRegistry
+    from chapterhouse.crawl.runner import scrapy_settings
+
+    registry = SiteRegistry(settings.extra_site_hosts, settings.max_url_length)
+    paths: set[str] = set()
+    for site in registry.sites:
+        paths.update(_object_paths(ScrapySettings(scrapy_settings(settings, site)).copy_to_dict()))
+    loaded = 0
+    for path in sorted(paths):
+        if path.startswith(_REACTOR) or path.startswith("twisted.internet.asyncioreactor"):
+            continue
+        try:
+            load_object(path)
+            loaded += 1
+        except Exception as exc:  # an optional component (S3, FTP, HTTP/2) may lack its library
+            log.debug("not preloaded: %s (%s)", path, exc)
+    assert _REACTOR not in sys.modules, "preloading installed a reactor"
+    return loaded
+
+
+def _object_paths(config: dict[str, Any]) -> Iterator[str]:
+    """Dotted paths named by Scrapy settings: values, and keys of component dicts."""
+    for value in config.values():
+        if isinstance(value, str) and _DOTTED.match(value):
+            yield value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and _DOTTED.match(key):
+                    yield key
+                if isinstance(item, str) and _DOTTED.match(item):
+                    yield item
