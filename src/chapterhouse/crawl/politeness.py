@@ -203,7 +203,10 @@ class PolitenessMiddleware:
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
         """Build from the crawler's settings (see `crawl.runner.scrapy_settings`)."""
         settings = crawler.settings
-        redis = Redis.from_url(settings["CHAPTERHOUSE_REDIS_URL"], socket_timeout=10)
+        # One connection, used only by the reactor's thread: no pool checkout per request.
+        redis = Redis.from_url(
+            settings["CHAPTERHOUSE_REDIS_URL"], socket_timeout=10, single_connection_client=True
+        )
         limit = Limit(
             interval=settings.getfloat("CHAPTERHOUSE_INTERVAL"),
             concurrency=settings.getint("CHAPTERHOUSE_CONCURRENCY"),

@@ -37,7 +37,7 @@ def preload_crawl(settings: Settings) -> int:
 
     registry = SiteRegistry(settings.extra_site_hosts, settings.max_url_length)
     paths: set[str] = set()
-    for site in registry.sites:
+    for site in registry.sites.values():
         paths.update(_object_paths(ScrapySettings(scrapy_settings(settings, site)).copy_to_dict()))
     loaded = 0
     for path in sorted(paths):

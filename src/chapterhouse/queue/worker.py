@@ -34,10 +34,7 @@ def run_worker(
     max_memory: int | None = None,
 ) -> bool:
     """Serve the ingestion queue in this process; each job runs in a forked work horse."""
-    # Import the crawler once here, before RQ forks a work horse per job: each job then starts
-    # without paying for Scrapy's imports. Importing installs no reactor.
-    import chapterhouse.crawl.ingest
-    import chapterhouse.crawl.runner  # noqa: F401
+    from chapterhouse.crawl.preload import preload_crawl
     from chapterhouse.logs import configure_logging
     from chapterhouse.queue.gate import install_gate
     from chapterhouse.queue.reconcile import start_reconciler
@@ -45,6 +42,9 @@ def run_worker(
     from chapterhouse.services import Runtime
 
     configure_logging(settings)  # before RQ's setup, so RQ's lines go the same way
+    # Import the crawler and the Scrapy components it loads once here, before RQ forks a work
+    # horse per job: each job then starts without paying for them. No reactor is installed.
+    preload_crawl(settings)
     # Configure the ORM mappers now, before any thread starts: a work horse forked while the
     # reconciler thread held SQLAlchemy's configure mutex would wait on it forever.
     configure_mappers()
