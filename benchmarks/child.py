@@ -30,15 +30,24 @@ def bare_scrapy_settings(settings: Settings, site: Site) -> dict[str, Any]:
     """Our runner's Scrapy settings with every chapterhouse component taken out.
 
     Concurrency, delay, robots.txt, timeouts, retries and cookies stay as the runner sets them;
-    only our pipeline and middlewares (any component whose path starts with `chapterhouse.`) go.
+    only our pipeline, middlewares and DNS resolver (anything whose path starts with
+    `chapterhouse.`) go, and Scrapy's own components they replace come back.
     """
     from chapterhouse.crawl.runner import scrapy_settings
     from chapterhouse.queue.connection import redis_answers
 
     config = scrapy_settings(settings, site, shared=redis_answers(settings))
     for key, value in list(config.items()):
-        if isinstance(value, dict) and any(str(name).startswith("chapterhouse.") for name in value):
-            kept = {k: v for k, v in value.items() if not str(k).startswith("chapterhouse.")}
+        if isinstance(value, str) and value.startswith("chapterhouse."):
+            del config[key]  # our DNS resolver: Scrapy's own instead
+        elif isinstance(value, dict) and any(str(k).startswith("chapterhouse.") for k in value):
+            # Our components go, and so do the `None`s that switched off Scrapy's own in their
+            # place (its HttpCompressionMiddleware): the bare crawl has Scrapy's defaults back.
+            kept = {
+                k: v
+                for k, v in value.items()
+                if not str(k).startswith("chapterhouse.") and v is not None
+            }
             if kept:
                 config[key] = kept
             else:
