@@ -14,6 +14,7 @@ nothing writing behind it.
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -68,6 +69,10 @@ class ChapterStoreProcess:
             name=f"chapterhouse-store-{self.recorder.job_id}",
             daemon=True,
         )
+        # The two processes share memory until either writes to it, and a full collection
+        # writes to every object it walks: it would copy the whole heap into both. What exists
+        # now stays frozen (out of the collector's reach) on both sides until the child ends.
+        gc.freeze()
         self._process.start()
         theirs.close()
         self._conn = ours
@@ -103,6 +108,7 @@ class ChapterStoreProcess:
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join()
+        gc.unfreeze()
         if self._conn is not None:
             self._conn.close()
 
