@@ -52,7 +52,9 @@ from chapterhouse.services import Runtime
 FIRST_FICTION = 5001
 CHAPTERS = 30  # per followed novel; its feed lists the latest 20, all stored
 NO_NEWS = "no new chapters"
-RATIO_GOAL = 0.25  # a check (a feed request, a few queries) at a quarter of a no-op's rate
+# A check does a no-op's RQ work plus one crawler start, two requests (robots.txt, the feed)
+# under the shared politeness and four SQL statements: five no-op jobs' time at most.
+RATIO_GOAL = 0.20
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,7 @@ class Bench:
         self.site.cache["/robots.txt"] = (200, self.site.robots)
 
     def noops(self, count: int, profile: Path | None = None) -> Run:
-        """`count` jobs of the no-op task `chapterhouse.queue.tasks.probe` on the ingestion queue."""
+        """`count` jobs of the no-op task (`tasks.probe`) on the ingestion queue."""
         flush_redis(self.settings.redis_url)
         ids = [f"noop-{i}" for i in range(count)]
         queue: Queue = self.rt.queue
@@ -130,9 +132,13 @@ class Bench:
                     Novel.id.in_(self.novel_ids)
                 )
             ).all()
-        wrong = [(i, note) for i, note, when in rows if note != NO_NEWS or when is None or when <= due]
+        wrong = [
+            (i, note) for i, note, when in rows if note != NO_NEWS or when is None or when <= due
+        ]
         if wrong or len(rows) != len(self.novel_ids):
-            raise RuntimeError(f"checks that did not find '{NO_NEWS}' and plan the next: {wrong[:5]}")
+            raise RuntimeError(
+                f"checks that did not find '{NO_NEWS}' and plan the next: {wrong[:5]}"
+            )
         with self.rt.engine.begin() as conn:
             conn.execute(text("UPDATE novels SET last_check_note = NULL"))
         return run
@@ -161,7 +167,9 @@ class Bench:
             raise RuntimeError(f"worker exited {done.returncode}:\n{done.stderr[-3000:]}")
         return wall
 
-    def _collect(self, label: str, ids: list[str], wall: float, pages: int = 0, robots: int = 0) -> Run:
+    def _collect(
+        self, label: str, ids: list[str], wall: float, pages: int = 0, robots: int = 0
+    ) -> Run:
         redis: Redis = self.rt.redis
         jobs = [job for job in Job.fetch_many(ids, connection=redis) if job is not None]
         ended = [job for job in jobs if job.get_status() == RQStatus.FINISHED]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 
 from chapterhouse.content.normalize import (
@@ -10,6 +11,7 @@ from chapterhouse.content.normalize import (
     GENRE_NAMES,
     clean_html,
     content_hash,
+    element_text,
     genre_name,
     genre_slug,
     hidden_classes,
@@ -178,6 +180,14 @@ def test_html_to_text_follows_the_text_convention() -> None:
     # script, style and the comment are skipped without adding a separator: "breakend".
     assert html_to_text(html) == "Stop digging. 2. When you a b line breakend 9:41 PM spaced"
     assert html_to_text("") == ""
+
+
+def test_element_text_reads_a_parsed_element_as_html_to_text_reads_its_markup() -> None:
+    markup = '<a href="/c/1">Chapter 3: <em>Harbor</em>’s <script>x()</script>End</a>'
+    row = lxml.html.fromstring(f"<table><tr><td>{markup} after the link</td></tr></table>")
+    link = row.xpath(".//a")[0]
+    # The link's tail (" after the link") is not the link's text.
+    assert element_text(link) == html_to_text(markup) == "Chapter 3: Harbor’s End"
 
 
 def test_word_count_counts_words_of_the_text() -> None:

@@ -133,3 +133,30 @@ def test_totals_count_stored_chapters_and_words(any_runtime: Runtime) -> None:
         store.refresh_totals(session, novel.id)
         session.commit()
         assert (novel.chapter_count, novel.word_count) == (2, 5)
+
+
+def test_following_the_listing_flags_withdrawn_restores_returned_and_renumbers(
+    any_runtime: Runtime,
+) -> None:
+    with any_runtime.sessions() as session:
+        novel = store.upsert_novel(session, novel_data())
+        for n in (1, 2, 3):
+            store.save_chapter(session, novel.id, chapter(n))
+        session.commit()
+        # Chapter 2 disappears from the site; chapter 3 moves up to position 2.
+        moved = ChapterRef("1003", 2, "Chapter 3", ref(3).url, ref(3).published_at)
+        assert store.sync_listing(session, novel.id, [ref(1), moved]) == 1
+        session.commit()
+        rows = {c.site_chapter_id: c for c in session.scalars(select(Chapter))}
+        assert rows["1002"].withdrawn_at is not None and rows["1002"].number == 2
+        assert rows["1003"].number == 2 and rows["1003"].withdrawn_at is None
+        # It comes back at its old place: no longer withdrawn, counted as nothing new.
+        assert store.sync_listing(session, novel.id, [ref(1), ref(2), ref(3)]) == 0
+        session.commit()
+        session.expire_all()
+        rows = {c.site_chapter_id: c for c in session.scalars(select(Chapter))}
+        assert [(rows[k].number, rows[k].withdrawn_at) for k in ("1001", "1002", "1003")] == [
+            (1, None),
+            (2, None),
+            (3, None),
+        ]

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
 from chapterhouse.config import Settings
 from chapterhouse.crawl.site import FeedItem
 from chapterhouse.db import follows
 from chapterhouse.db.models import Novel, utcnow
 from chapterhouse.errors import ChapterhouseError
 from chapterhouse.queue.checks import due_stamp, schedule_check
-from chapterhouse.queue.connection import redis_answers
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +32,16 @@ def run_check(settings: Settings, novel_id: int, due: int) -> str:
 
     rt = services.Runtime(settings)
     try:
+        # A check is a small job, run often: each step reads or writes only what it needs.
         with rt.sessions() as session:
-            novel = session.get(Novel, novel_id)
-            if novel is None or not novel.followed:
-                return "not followed"
-            if novel.next_check_at is None or due_stamp(novel.next_check_at) != due:
-                return "superseded by a later check"  # unfollowed and followed again, say
-            url = novel.url
-            held = follows.held_chapter_ids(session, novel_id)
+            novel = session.execute(
+                select(Novel.url, Novel.followed, Novel.next_check_at).where(Novel.id == novel_id)
+            ).first()
+        if novel is None or not novel.followed:
+            return "not followed"
+        if novel.next_check_at is None or due_stamp(novel.next_check_at) != due:
+            return "superseded by a later check"  # unfollowed and followed again, say
+        url = novel.url
         new: list[FeedItem] = []
         try:
             site, ref = rt.registry.resolve(url)
@@ -45,7 +50,11 @@ def run_check(settings: Settings, novel_id: int, due: int) -> str:
                 job = services.submit_ingest(rt, url).job
                 note = f"update queued as job {job.id} (the site has no feed)"
             else:
-                fetched = run_feed(settings, site, feed_url, shared=redis_answers(settings))
+                fetched = run_feed(settings, site, feed_url, shared=_answers(rt.redis))
+                with rt.sessions() as session:
+                    held = follows.held_among(
+                        session, novel_id, (item.site_chapter_id for item in fetched.items)
+                    )
                 new = [item for item in fetched.items if item.site_chapter_id not in held]
                 if fetched.error:
                     note = f"feed not read: {fetched.error}"
@@ -58,17 +67,30 @@ def run_check(settings: Settings, novel_id: int, due: int) -> str:
             note = f"check failed: {exc.message}"
         now = utcnow()
         with rt.sessions() as session:
-            novel = session.get(Novel, novel_id)
-            if novel is None or not novel.followed:
-                return note  # unfollowed while the check ran: plan nothing
-            novel.last_checked_at = now
-            novel.last_check_note = note[:NOTE_LENGTH]
-            next_due = follows.plan_next_check(
-                session, novel, settings, now, extra_dates=[item.published_at for item in new]
+            interval, next_due = follows.next_check(
+                session, novel_id, settings, now, extra_dates=[item.published_at for item in new]
+            )
+            recorded = follows.record_check(
+                session,
+                novel_id,
+                now=now,
+                note=note[:NOTE_LENGTH],
+                interval=interval,
+                due=next_due,
             )
             session.commit()
+        if not recorded:
+            return note  # unfollowed while the check ran: plan nothing
         schedule_check(rt.queue, novel_id, next_due, settings)
         log.info("novel %s checked: %s; next check %s", novel_id, note, next_due.isoformat())
         return note
     finally:
         rt.close()
+
+
+def _answers(redis: Redis) -> bool:
+    """Whether Redis answers, on the connection the check goes on to use."""
+    try:
+        return bool(redis.ping())
+    except RedisError:
+        return False

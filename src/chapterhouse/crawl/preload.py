@@ -30,8 +30,8 @@ def preload_crawl(settings: Settings) -> int:
     from scrapy.settings import Settings as ScrapySettings
     from scrapy.utils.misc import load_object
 
-    import chapterhouse.crawl.ingest
     import chapterhouse.crawl.check
+    import chapterhouse.crawl.ingest  # noqa: F401
     from chapterhouse.crawl.registry import SiteRegistry
     from chapterhouse.crawl.runner import scrapy_settings
 

@@ -52,6 +52,11 @@ def scrapy_settings(settings: Settings, site: Site, *, shared: bool = True) -> d
         "RETRY_TIMES": settings.request_retries,
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's remote control runs Python sent to a loopback HTTP server; we never use it,
+        # and starting it cost every crawl (a follow check above all) an aiohttp server.
+        "REMOTE_CONTROL_ENABLED": False,
+        # Each crawler looked up ten packages' versions (~10 ms) for one INFO line we never show.
+        "LOG_VERSIONS": [],
         "LOG_LEVEL": "WARNING" if settings.log_level.upper() != "DEBUG" else "INFO",
         "ITEM_PIPELINES": {"chapterhouse.crawl.pipelines.StorePipeline": 300},
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from chapterhouse.cadence import SAMPLE_GAPS, check_interval, jittered
@@ -24,20 +24,33 @@ def release_dates(session: Session, novel_id: int) -> list[datetime]:
     return [moment for moment in rows if moment is not None]
 
 
-def held_chapter_ids(session: Session, novel_id: int) -> set[str]:
-    """Site ids of every stored chapter of the novel, withdrawn ones included."""
-    return set(session.scalars(select(Chapter.site_chapter_id).where(Chapter.novel_id == novel_id)))
+def held_among(session: Session, novel_id: int, site_chapter_ids: Iterable[str]) -> set[str]:
+    """Those of these site chapter ids the novel has stored (withdrawn ones included).
+
+    A feed lists a handful of chapters: asking for just those keeps a check's cost the same
+    however long the novel is.
+    """
+    wanted = sorted(set(site_chapter_ids))
+    if not wanted:
+        return set()
+    return set(
+        session.scalars(
+            select(Chapter.site_chapter_id).where(
+                Chapter.novel_id == novel_id, Chapter.site_chapter_id.in_(wanted)
+            )
+        )
+    )
 
 
-def plan_next_check(
+def next_check(
     session: Session,
-    novel: Novel,
+    novel_id: int,
     settings: Settings,
     now: datetime,
     extra_dates: Iterable[datetime | None] = (),
-) -> datetime:
-    """Set the novel's check interval and next check from its release rhythm; return the time."""
-    dates = [*release_dates(session, novel.id), *extra_dates]
+) -> tuple[int, datetime]:
+    """(interval in s before jitter, next check time) from the novel's release rhythm."""
+    dates = [*release_dates(session, novel_id), *extra_dates]
     interval = check_interval(
         dates,
         now,
@@ -48,9 +61,37 @@ def plan_next_check(
     seconds = jittered(interval, settings.follow_min_interval)
     # Whole seconds: the time names the check's RQ job (`check-<novel>-<unix time>`).
     due = (now + timedelta(seconds=seconds)).replace(microsecond=0)
-    novel.check_interval = round(interval)
+    return round(interval), due
+
+
+def plan_next_check(
+    session: Session,
+    novel: Novel,
+    settings: Settings,
+    now: datetime,
+    extra_dates: Iterable[datetime | None] = (),
+) -> datetime:
+    """Set the novel's check interval and next check from its release rhythm; return the time."""
+    novel.check_interval, due = next_check(session, novel.id, settings, now, extra_dates)
     novel.next_check_at = due
     return due
+
+
+def record_check(
+    session: Session, novel_id: int, *, now: datetime, note: str, interval: int, due: datetime
+) -> bool:
+    """Note a check's outcome and the next check on a still followed novel (one UPDATE).
+
+    False when the novel was unfollowed (or deleted) meanwhile: then nothing is written.
+    """
+    result = session.execute(
+        update(Novel)
+        .where(Novel.id == novel_id, Novel.followed.is_(True))
+        .values(
+            last_checked_at=now, last_check_note=note, check_interval=interval, next_check_at=due
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def followed_novels(session: Session) -> list[Novel]:

@@ -105,7 +105,9 @@ class Chapter(Base):
     __tablename__ = "chapters"
     __table_args__ = (
         UniqueConstraint("novel_id", "site_chapter_id", name="uq_chapters_site_id"),
-        Index("ix_chapters_novel_number", "novel_id", "number"),
+        # Reading order with the id: a listing page skips rows on the index alone (0005).
+        Index("ix_chapters_novel_number_id", "novel_id", "number", "id"),
+        Index("ix_chapters_novel_published", "novel_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

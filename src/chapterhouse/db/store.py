@@ -5,10 +5,11 @@ Every write is an upsert keyed by the site's ids, so running a job twice stores 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Insert, delete, func, select
+from sqlalchemy import Insert, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -202,19 +203,40 @@ def sync_listing(session: Session, novel_id: int, refs: list[ChapterRef]) -> int
     Returns how many chapters were newly marked withdrawn. They stay stored, never deleted.
     """
     positions = {ref.site_chapter_id: ref.number for ref in refs}
-    withdrawn = 0
-    now = utcnow()
-    for chapter in session.scalars(select(Chapter).where(Chapter.novel_id == novel_id)):
-        number = positions.get(chapter.site_chapter_id)
-        if number is None:
-            if chapter.withdrawn_at is None:
-                chapter.withdrawn_at = now
-                withdrawn += 1
+    withdraw: list[int] = []
+    restore: list[int] = []
+    moves: list[dict[str, int]] = []
+    # Four narrow columns, not whole chapters: an update of a long novel reads no chapter text,
+    # and writes only the rows whose place in the listing changed.
+    rows = session.execute(
+        select(Chapter.id, Chapter.site_chapter_id, Chapter.number, Chapter.withdrawn_at).where(
+            Chapter.novel_id == novel_id
+        )
+    )
+    for chapter_id, site_chapter_id, number, withdrawn_at in rows:
+        position = positions.get(site_chapter_id)
+        if position is None:
+            if withdrawn_at is None:
+                withdraw.append(chapter_id)
             continue
-        chapter.withdrawn_at = None
-        if chapter.number != number:
-            chapter.number = number
-    return withdrawn
+        if withdrawn_at is not None:
+            restore.append(chapter_id)
+        if number != position:
+            moves.append({"id": chapter_id, "number": position})
+    now = utcnow()
+    for batch in _batches(withdraw):
+        session.execute(update(Chapter).where(Chapter.id.in_(batch)).values(withdrawn_at=now))
+    for batch in _batches(restore):
+        session.execute(update(Chapter).where(Chapter.id.in_(batch)).values(withdrawn_at=None))
+    if moves:
+        session.execute(update(Chapter), moves)  # bulk UPDATE by primary key
+    return len(withdraw)
+
+
+def _batches(ids: list[int], size: int = 1000) -> Iterator[list[int]]:
+    # Bounded IN lists: a driver takes at most 65,535 parameters per statement.
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def refresh_totals(session: Session, novel_id: int) -> None:

@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-from chapterhouse.content.normalize import html_to_text
+from chapterhouse.content.normalize import element_text, html_to_text
 from chapterhouse.crawl.site import FeedItem, NovelRef, PageResponse, Site
 from chapterhouse.domain import ChapterData, ChapterRef, NovelData
 from chapterhouse.errors import InvalidUrlError, LayoutError, NovelMissingError
@@ -386,8 +386,6 @@ def _streamed_chapters(url: str, rows_html: str) -> list[ChapterRef]:
 
 
 def _row_ref(url: str, row: Any, number: int) -> ChapterRef:
-    from lxml import etree
-
     links = row.xpath(".//td//a")
     link = links[0] if links else None
     href = link.get("href") if link is not None else row.get("data-url")
@@ -396,11 +394,7 @@ def _row_ref(url: str, row: Any, number: int) -> ChapterRef:
     found = _CHAPTER_ID.search(href)
     if found is None:
         raise LayoutError(f"{url}: chapter link {href!r} has no /chapter/<id>")
-    title = (
-        html_to_text(etree.tostring(link, encoding="unicode", with_tail=False))
-        if link is not None
-        else ""
-    )
+    title = element_text(link) if link is not None else ""
     times = row.xpath(".//time")
     attrs = times[0].attrib if times else {}
     return ChapterRef(
