@@ -90,6 +90,9 @@ def up(workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="processes (default CHAPTERHOUSE_API_WORKERS)")
+    ] = None,
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -99,10 +102,12 @@ def serve(
     settings = get_settings()
     configure_logging(settings)
     uvicorn.run(
-        "chapterhouse.api.app:create_app",
+        # Each worker process builds the app (and configures its logging) itself.
+        "chapterhouse.api.app:create_served_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
+        workers=workers or settings.api_workers,
         log_level=settings.log_level.lower(),
         log_config=None,  # our root handler formats uvicorn's lines too (text or JSON)
     )

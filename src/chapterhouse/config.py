@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     queue_name: str = "ingestion"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # uvicorn processes `serve` and `up` run, each with its own connections (one per core).
+    api_workers: int = Field(default=1, ge=1)
     # host[:port]=site pairs, comma separated: extra hosts (mirrors, test servers) for a site.
     site_hosts: str = ""
     # Host names (comma separated) a crawl may reach on private, loopback or link-local

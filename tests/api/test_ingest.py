@@ -210,4 +210,5 @@ def test_database_down_is_503(settings: Settings) -> None:
     with api_client(down) as client:
         response = client.post("/ingest", json={"url": MOTHER_OF_LEARNING})
     assert response.status_code == 503
-    assert response.json() == {"detail": "the database is unavailable: OperationalError"}
+    # The driver's name for it follows the colon (the API's asyncpg path, or psycopg's).
+    assert response.json()["detail"].startswith("the database is unavailable: ")

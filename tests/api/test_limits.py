@@ -59,10 +59,10 @@ def test_the_rate_is_per_client_by_key_or_address(settings: Settings) -> None:
         assert client.post("/ingest", json=novel(2), headers=bearer(KEY_A)).status_code == 429
         assert client.post("/ingest", json=novel(3), headers=bearer(KEY_B)).status_code == 202
     by_address = settings.model_copy(update={"ingest_rate_limit": 1})
-    app = create_app(by_address)
+    # One app per client address: each TestClient runs the app on an event loop of its own.
     with (
-        TestClient(app, client=("192.0.2.1", 4000)) as first,
-        TestClient(app, client=("192.0.2.2", 4000)) as second,
+        TestClient(create_app(by_address), client=("192.0.2.1", 4000)) as first,
+        TestClient(create_app(by_address), client=("192.0.2.2", 4000)) as second,
     ):
         assert first.post("/ingest", json=novel(4)).status_code == 202
         assert first.post("/ingest", json=novel(5)).status_code == 429

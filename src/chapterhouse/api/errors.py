@@ -107,6 +107,13 @@ def _unsupported_site(_request: Request, exc: Exception) -> JSONResponse:
 
 def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AuthenticationError)
+    return refusal(exc)
+
+
+def refusal(exc: AuthenticationError | PermissionDeniedError) -> JSONResponse:
+    """The 401 (with its `WWW-Authenticate` challenge) or 403 of a request without access."""
+    if isinstance(exc, PermissionDeniedError):
+        return _json(403, Error(detail=exc.message))
     response = _json(401, Error(detail=exc.message))
     response.headers["WWW-Authenticate"] = challenge(exc)
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
@@ -116,30 +117,45 @@ class JobOut(BaseModel):
     @classmethod
     def from_job(cls, job: IngestionJob, **extra: Any) -> Self:
         """Build from a job row whose `novel` relationship is loaded."""
+        columns = {name: getattr(job, name) for name in JOB_COLUMNS}
+        novel_slug = job.novel.slug if job.novel is not None else None
+        return cls.from_row({**columns, "novel_slug": novel_slug}, **extra)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], **extra: Any) -> Self:
+        """Build from a job's columns and `novel_slug` (the asyncpg path of `POST /ingest`)."""
         return cls.model_validate(
             {
-                "job_id": job.id,
-                "status": job.status,
-                "url": job.url,
-                "site": job.site,
-                "novel_slug": job.novel.slug if job.novel is not None else None,
-                "progress": {"done": job.chapters_done, "total": job.chapters_total},
-                "attempts": job.attempts,
-                "error": job.error,
-                "note": job.note,
-                "failed_chapters": job.failed_chapters or [],
-                "stats": job.stats or {},
-                "rq_job_id": job.rq_job_id,
-                "worker": job.worker,
-                "heartbeat_at": job.heartbeat_at,
-                "cancel_requested": bool(job.cancel_requested),
-                "created_at": job.created_at,
-                "started_at": job.started_at,
-                "finished_at": job.finished_at,
-                "series_id": job.series_id,
+                "job_id": row["id"],
+                "status": row["status"],
+                "url": row["url"],
+                "site": row["site"],
+                "novel_slug": row["novel_slug"],
+                "progress": {"done": row["chapters_done"], "total": row["chapters_total"]},
+                "attempts": row["attempts"],
+                "error": row["error"],
+                "note": row["note"],
+                "failed_chapters": row["failed_chapters"] or [],
+                "stats": row["stats"] or {},
+                "rq_job_id": row["rq_job_id"],
+                "worker": row["worker"],
+                "heartbeat_at": row["heartbeat_at"],
+                "cancel_requested": bool(row["cancel_requested"]),
+                "created_at": row["created_at"],
+                "started_at": row["started_at"],
+                "finished_at": row["finished_at"],
+                "series_id": row["series_id"],
                 **extra,
             }
         )
+
+
+# The job columns `JobOut` shows.
+JOB_COLUMNS = (
+    "id", "status", "url", "site", "chapters_done", "chapters_total", "attempts", "error",
+    "note", "failed_chapters", "stats", "rq_job_id", "worker", "heartbeat_at",
+    "cancel_requested", "created_at", "started_at", "finished_at", "series_id",
+)  # fmt: skip
 
 
 class SubmittedJob(JobOut):

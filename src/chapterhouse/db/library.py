@@ -74,7 +74,7 @@ def list_novels(
     """Novels by title; `search` matches title or author, `genre` is a genre slug."""
     conditions: list[ColumnElement[bool]] = []
     if search and search.strip():
-        pattern = f"%{_escape_like(search.strip())}%"
+        pattern = f"%{escape_like(search.strip())}%"
         conditions.append(
             or_(
                 Novel.title.ilike(pattern, escape="\\"),
@@ -198,6 +198,7 @@ def _novel_heading(session: Session, slug: str) -> NovelHeading:
     return NovelHeading(*row)
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """The text with LIKE's wildcards escaped (with backslashes), to match it literally."""
     # A user searching for "100%" means the character, not a wildcard.
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

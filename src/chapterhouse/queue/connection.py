@@ -11,12 +11,22 @@ from chapterhouse.config import Settings
 from chapterhouse.errors import QueueUnavailableError
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis as AsyncRedis
     from rq import Queue
 
 
 def make_redis(settings: Settings) -> Redis:
     """A client for REDIS_URL with short timeouts, so a dead Redis is reported, not waited on."""
     return Redis.from_url(
+        settings.redis_url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
+    )
+
+
+def make_async_redis(settings: Settings) -> AsyncRedis:
+    """`make_redis` for asyncio code (the API's submissions): the same URL and timeouts."""
+    from redis.asyncio import Redis as AsyncRedis
+
+    return AsyncRedis.from_url(
         settings.redis_url, socket_connect_timeout=3, socket_timeout=10, health_check_interval=30
     )
 

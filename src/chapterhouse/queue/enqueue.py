@@ -26,8 +26,13 @@ def rq_job_id(job_id: int) -> str:
 
 def enqueue_ingest(queue: Queue, job_id: int, settings: Settings) -> None:
     """Queue the crawl of a recorded job; only its id travels."""
-    try:
-        queue.enqueue_call(
+    enqueue_ingests(queue, [job_id], settings)
+
+
+def enqueue_ingests(queue: Queue, job_ids: list[int], settings: Settings) -> None:
+    """Queue the crawls of recorded jobs in one Redis round trip (the API batches a burst)."""
+    jobs = [
+        Queue.prepare_data(
             INGEST_TASK,
             args=(job_id,),
             job_id=rq_job_id(job_id),
@@ -38,6 +43,10 @@ def enqueue_ingest(queue: Queue, job_id: int, settings: Settings) -> None:
             retry=Retry(max=2, interval=[10, 60]),
             description=f"ingest job {job_id}",
         )
+        for job_id in job_ids
+    ]
+    try:
+        queue.enqueue_many(jobs)
     except RedisError as exc:
         raise QueueUnavailableError(f"Redis does not answer, job not queued: {exc}") from None
 

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
-from chapterhouse.api.deps import MAX_INT, PaginationDep, SessionDep
+from chapterhouse.api.deps import (
+    MAX_INT,
+    Pagination,
+    PaginationDep,
+    SessionDep,
+)
 from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import ChapterOut, ChapterSummary, NovelOut, NovelSummary, PageOf
 from chapterhouse.db import library
+from chapterhouse.db.reads import LibraryReads, NovelQuery
+from chapterhouse.services import Runtime
 
 router = APIRouter(
     prefix="/novels", tags=["novels"], responses={**NOT_FOUND, **INVALID, **UNAVAILABLE}
@@ -19,8 +27,8 @@ ChapterNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="1-based readi
 
 
 @router.get("")
-def list_novels(
-    session: SessionDep,
+async def list_novels(
+    request: Request,
     page: PaginationDep,
     search: Annotated[
         str | None,
@@ -29,16 +37,36 @@ def list_novels(
     genre: Annotated[str | None, Query(max_length=128, description="A genre slug.")] = None,
 ) -> PageOf[NovelSummary]:
     """List stored novels by title, optionally searched by title/author or filtered by genre."""
-    result = library.list_novels(
-        session, search=search, genre=genre, limit=page.limit, offset=page.offset
-    )
+    # The app's state, not dependencies: this is the busiest route, and each costs.
+    reader: LibraryReads | None = request.app.state.library
+    if reader is None:
+        rt = request.app.state.runtime
+        return await run_in_threadpool(_list_novels, rt, page, search, genre)
+    query = NovelQuery(search=search, genre=genre, limit=page.limit, offset=page.offset)
+    result = await reader.novels(query)
     page.check(result.total, "novel")
     return PageOf[NovelSummary](
-        items=[NovelSummary.model_validate(novel) for novel in result.items],
+        items=[NovelSummary.model_validate(item) for item in result.items],
         total=result.total,
         limit=page.limit,
         offset=page.offset,
     )
+
+
+def _list_novels(
+    rt: Runtime, page: Pagination, search: str | None, genre: str | None
+) -> PageOf[NovelSummary]:
+    with rt.sessions() as session:
+        result = library.list_novels(
+            session, search=search, genre=genre, limit=page.limit, offset=page.offset
+        )
+        page.check(result.total, "novel")
+        return PageOf[NovelSummary](
+            items=[NovelSummary.model_validate(novel) for novel in result.items],
+            total=result.total,
+            limit=page.limit,
+            offset=page.offset,
+        )
 
 
 @router.get("/{slug}")
@@ -61,6 +89,15 @@ def list_chapters(slug: str, session: SessionDep, page: PaginationDep) -> PageOf
 
 
 @router.get("/{slug}/chapters/{number}")
-def get_chapter(slug: str, number: ChapterNumber, session: SessionDep) -> ChapterOut:
+async def get_chapter(slug: str, number: ChapterNumber, request: Request) -> ChapterOut:
     """Read one chapter: clean HTML, author notes, and the previous and next chapter numbers."""
-    return ChapterOut.from_view(library.get_chapter(session, slug, number))
+    reader: LibraryReads | None = request.app.state.library
+    if reader is None:
+        rt = request.app.state.runtime
+        return await run_in_threadpool(_get_chapter, rt, slug, number)
+    return ChapterOut.model_validate(await reader.chapter(slug, number))
+
+
+def _get_chapter(rt: Runtime, slug: str, number: int) -> ChapterOut:
+    with rt.sessions() as session:
+        return ChapterOut.from_view(library.get_chapter(session, slug, number))
