@@ -19,10 +19,16 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """A client on the test PostgreSQL database and Redis db."""
-    with api_client(settings) as client:
+def client(any_settings: Settings) -> Iterator[TestClient]:
+    """A client on PostgreSQL (the asyncpg path) or SQLite (the ORM path), and the Redis db."""
+    with api_client(any_settings) as client:
         yield client
+
+
+@pytest.fixture
+def runtime(any_runtime: Runtime) -> Runtime:
+    """Connections on the client's database: both paths give the same answers."""
+    return any_runtime
 
 
 def job_count(runtime: Runtime) -> int:
@@ -190,9 +196,9 @@ def test_unsupported_site_lists_the_supported_ones(client: TestClient, runtime: 
 
 
 def test_redis_down_is_503_and_the_job_is_marked_failed(
-    settings: Settings, runtime: Runtime
+    any_settings: Settings, runtime: Runtime
 ) -> None:
-    down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    down = any_settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     with api_client(down) as client:
         response = client.post("/ingest", json={"url": MOTHER_OF_LEARNING})
     assert response.status_code == 503

@@ -219,11 +219,15 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope)
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
         if length is not None:
             if length.isdigit() and int(length) > limit:
                 await self._refuse(limit, scope, receive, send)
                 return
+            await self.app(scope, receive, send)
+            return
+        if "transfer-encoding" not in headers:  # no length, not chunked: there is no body
             await self.app(scope, receive, send)
             return
         first, total = [], 0

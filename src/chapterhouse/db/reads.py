@@ -74,12 +74,14 @@ class NovelQuery:
     offset: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NovelPage:
     """Novels shaped as `NovelSummary`, and how many match."""
 
     items: list[dict[str, Any]]
     total: int
+    # Identical requests of a batch get the same page: the API encodes it once, here.
+    body: str | None = None
 
 
 class LibraryReads:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from chapterhouse.api.deps import (
@@ -26,7 +27,12 @@ router = APIRouter(
 ChapterNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="1-based reading order.")]
 
 
-@router.get("")
+def json_response(model: BaseModel) -> Response:
+    """The model as JSON, encoded once (FastAPI would validate a returned model again)."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("", response_model=PageOf[NovelSummary])
 async def list_novels(
     request: Request,
     page: PaginationDep,
@@ -35,22 +41,24 @@ async def list_novels(
         Query(max_length=200, description="Case-insensitive part of the title or author."),
     ] = None,
     genre: Annotated[str | None, Query(max_length=128, description="A genre slug.")] = None,
-) -> PageOf[NovelSummary]:
+) -> Response:
     """List stored novels by title, optionally searched by title/author or filtered by genre."""
     # The app's state, not dependencies: this is the busiest route, and each costs.
     reader: LibraryReads | None = request.app.state.library
     if reader is None:
         rt = request.app.state.runtime
-        return await run_in_threadpool(_list_novels, rt, page, search, genre)
+        return json_response(await run_in_threadpool(_list_novels, rt, page, search, genre))
     query = NovelQuery(search=search, genre=genre, limit=page.limit, offset=page.offset)
     result = await reader.novels(query)
     page.check(result.total, "novel")
-    return PageOf[NovelSummary](
-        items=[NovelSummary.model_validate(item) for item in result.items],
-        total=result.total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    if result.body is None:  # identical requests of a batch share the page: encoded once
+        result.body = PageOf[NovelSummary](
+            items=[NovelSummary.model_validate(item) for item in result.items],
+            total=result.total,
+            limit=page.limit,
+            offset=page.offset,
+        ).model_dump_json()
+    return Response(result.body, media_type="application/json")
 
 
 def _list_novels(
@@ -88,14 +96,14 @@ def list_chapters(slug: str, session: SessionDep, page: PaginationDep) -> PageOf
     )
 
 
-@router.get("/{slug}/chapters/{number}")
-async def get_chapter(slug: str, number: ChapterNumber, request: Request) -> ChapterOut:
+@router.get("/{slug}/chapters/{number}", response_model=ChapterOut)
+async def get_chapter(slug: str, number: ChapterNumber, request: Request) -> Response:
     """Read one chapter: clean HTML, author notes, and the previous and next chapter numbers."""
     reader: LibraryReads | None = request.app.state.library
     if reader is None:
         rt = request.app.state.runtime
-        return await run_in_threadpool(_get_chapter, rt, slug, number)
-    return ChapterOut.model_validate(await reader.chapter(slug, number))
+        return json_response(await run_in_threadpool(_get_chapter, rt, slug, number))
+    return json_response(ChapterOut.model_validate(await reader.chapter(slug, number)))
 
 
 def _get_chapter(rt: Runtime, slug: str, number: int) -> ChapterOut:
