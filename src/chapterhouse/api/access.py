@@ -72,6 +72,9 @@ class AccessControl:
         if scope["type"] == "http":
             # The settings arrive with the app's lifespan, after the middleware stack is built.
             settings: Settings = scope["app"].state.runtime.settings
+            if not settings.api_key_list and not settings.metrics_token:
+                await self.app(scope, receive, send)  # no keys: everything is open
+                return
             path = scope["path"]
             root = scope.get("root_path", "")
             if root and path.startswith(root):

@@ -195,6 +195,9 @@ def _location(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
+BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class BodySizeLimit:
     """Refuse a body over `CHAPTERHOUSE_MAX_BODY_BYTES` with a JSON 413 before a route reads it.
 
@@ -215,7 +218,8 @@ class BodySizeLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on unless its body is over the limit."""
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in BODILESS:
+            # No route reads a GET's body: nothing to measure.
             await self.app(scope, receive, send)
             return
         limit = self._limit(scope)

@@ -8,7 +8,6 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chapterhouse.errors import AuthenticationError, PermissionDeniedError
@@ -97,6 +96,14 @@ def challenge(exc: AuthenticationError) -> str:
     return f'Bearer realm="{REALM}"'
 
 
+def _raw(policy: str) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"content-security-policy", policy.encode()), (b"x-content-type-options", b"nosniff"))
+
+
+API_HEADERS = _raw(API_CSP)
+DOCS_HEADERS = _raw(DOCS_CSP)
+
+
 class SecurityHeaders:
     """Give every HTTP response a Content-Security-Policy and `nosniff`.
 
@@ -112,13 +119,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = DOCS_CSP if scope["path"] == self.docs_path else API_CSP
+        added = DOCS_HEADERS if scope["path"] == self.docs_path else API_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", policy)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
+                # Raw header pairs: on every response, this is the cheap way to add two.
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(pair for pair in added if pair[0] not in present)
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
