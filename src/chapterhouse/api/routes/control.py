@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from chapterhouse import services
 from chapterhouse.api.deps import RuntimeDep
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import DomainPauseOut, QueueOut
 
 Domain = Annotated[
@@ -19,7 +19,7 @@ Domain = Annotated[
     ),
 ]
 
-router = APIRouter(tags=["control"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(tags=["control"], responses={**AUTH, **INVALID, **UNAVAILABLE})
 
 
 @router.get("/queue")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from chapterhouse import services
 from chapterhouse.api.deps import RuntimeDep
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.routes.jobs import JobId
 from chapterhouse.api.schemas import JobOut
 from chapterhouse.errors import ChapterhouseError
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE = b": keep-alive\n\n"
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses={**AUTH, **INVALID, **UNAVAILABLE})
 
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {

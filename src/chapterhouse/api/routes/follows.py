@@ -6,10 +6,10 @@ from fastapi import APIRouter
 
 from chapterhouse import services
 from chapterhouse.api.deps import RuntimeDep
-from chapterhouse.api.errors import NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import FollowOut
 
-router = APIRouter(tags=["novels"], responses={**NOT_FOUND, **UNAVAILABLE})
+router = APIRouter(tags=["novels"], responses={**AUTH, **NOT_FOUND, **UNAVAILABLE})
 
 
 @router.post("/novels/{slug}/follow")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from chapterhouse.api.deps import PaginationDep, SessionDep
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import GenreOut, NovelSummary, PageOf
 from chapterhouse.db import library
 
-router = APIRouter(prefix="/genres", tags=["genres"], responses={**UNAVAILABLE})
+router = APIRouter(prefix="/genres", tags=["genres"], responses={**AUTH, **UNAVAILABLE})
 
 
 @router.get("")

@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chapterhouse import services
 from chapterhouse.api.deps import ClientDep
-from chapterhouse.api.errors import LIMITED, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, LIMITED, UNAVAILABLE
 from chapterhouse.api.schemas import (
     Error,
     IngestRequest,
@@ -19,7 +19,7 @@ from chapterhouse.api.schemas import (
 from chapterhouse.api.submitter import Submitter
 from chapterhouse.services import Runtime
 
-router = APIRouter(tags=["ingest"])
+router = APIRouter(tags=["ingest"], responses=AUTH)
 
 
 @router.post(

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from chapterhouse import services
 from chapterhouse.api.deps import MAX_INT, PaginationDep, RuntimeDep
-from chapterhouse.api.errors import CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, CONFLICT, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import JobOut, JobStatusName, PageOf, RetriedJobs, SubmittedJob
 
 JobId = Annotated[int, Path(ge=1, le=MAX_INT, description="The job's id.")]
 
-router = APIRouter(prefix="/jobs", tags=["jobs"], responses={**INVALID, **UNAVAILABLE})
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses={**AUTH, **INVALID, **UNAVAILABLE})
 
 
 @router.get("", responses=NOT_FOUND)

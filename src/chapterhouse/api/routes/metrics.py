@@ -6,9 +6,10 @@ from fastapi import APIRouter, Response
 
 from chapterhouse import services
 from chapterhouse.api.deps import RuntimeDep
+from chapterhouse.api.errors import AUTH
 from chapterhouse.metrics import CONTENT_TYPE
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=AUTH)
 
 
 @router.get(

@@ -14,14 +14,14 @@ from chapterhouse.api.deps import (
     PaginationDep,
     SessionDep,
 )
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import ChapterOut, ChapterSummary, NovelOut, NovelSummary, PageOf
 from chapterhouse.db import library
 from chapterhouse.db.reads import LibraryReads, NovelQuery
 from chapterhouse.services import Runtime
 
 router = APIRouter(
-    prefix="/novels", tags=["novels"], responses={**NOT_FOUND, **INVALID, **UNAVAILABLE}
+    prefix="/novels", tags=["novels"], responses={**AUTH, **NOT_FOUND, **INVALID, **UNAVAILABLE}
 )
 
 ChapterNumber = Annotated[int, Path(ge=1, le=MAX_INT, description="1-based reading order.")]

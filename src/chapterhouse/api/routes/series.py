@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from chapterhouse.api.deps import MAX_INT, PaginationDep, SessionDep
-from chapterhouse.api.errors import INVALID, NOT_FOUND, UNAVAILABLE
+from chapterhouse.api.errors import AUTH, INVALID, NOT_FOUND, UNAVAILABLE
 from chapterhouse.api.schemas import PageOf, SeriesOut, SeriesSummary
 from chapterhouse.db import series
 
 router = APIRouter(
-    prefix="/series", tags=["series"], responses={**NOT_FOUND, **INVALID, **UNAVAILABLE}
+    prefix="/series", tags=["series"], responses={**AUTH, **NOT_FOUND, **INVALID, **UNAVAILABLE}
 )
 
 SeriesId = Annotated[int, Path(ge=1, le=MAX_INT, description="The series' id.")]
