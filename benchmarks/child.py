@@ -114,7 +114,7 @@ def run_ingest(job_id: int, profile: str | None = None) -> dict[str, Any]:
 
 
 def preload() -> None:
-    """Import Scrapy and the crawl modules before any clock starts, for both kinds of crawl.
+    """Import what a worker imports before any clock starts, for both kinds of crawl.
 
     `run_job` imports the runner (and so Scrapy) lazily, which costs about a second; the bare
     crawl needs the same modules. Importing them up front keeps imports out of both timings.
@@ -123,6 +123,10 @@ def preload() -> None:
     import chapterhouse.crawl.runner
     import chapterhouse.crawl.sites.royalroad
     import chapterhouse.queue.connection  # noqa: F401
+    from chapterhouse.crawl.preload import preload_crawl
+
+    # What a worker imports before it forks a work horse: Scrapy's components too.
+    preload_crawl(get_settings())
 
 
 def main(argv: list[str] | None = None) -> int:

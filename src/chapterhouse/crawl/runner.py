@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from scrapy.crawler import CrawlerProcess
+from scrapy.settings import default_settings
 
 from chapterhouse.config import Settings
 from chapterhouse.crawl.feed import FeedFetch, FeedSpider
@@ -14,6 +15,10 @@ from chapterhouse.crawl.safety import guarded_settings
 from chapterhouse.crawl.series import SeriesFetch, SeriesSpider
 from chapterhouse.crawl.site import NovelRef, Site
 from chapterhouse.crawl.spider import NovelSpider
+
+_UNUSED_EXTENSIONS = frozenset(
+    {"scrapy.extensions.remote_control.RemoteControl", "scrapy.extensions.telnet.TelnetConsole"}
+)
 
 
 def scrapy_settings(settings: Settings, site: Site, *, shared: bool = True) -> dict[str, Any]:
@@ -55,6 +60,14 @@ def scrapy_settings(settings: Settings, site: Site, *, shared: bool = True) -> d
         # Scrapy's remote control runs Python sent to a loopback HTTP server; we never use it,
         # and starting it cost every crawl (a follow check above all) an aiohttp server.
         "REMOTE_CONTROL_ENABLED": False,
+        # Switched off, those two were still imported (Scrapy imports every component it
+        # names, even one set to None): the remote control's aiohttp alone is ~10 MB in every
+        # worker and work horse. Left out of the list, they are never imported.
+        "EXTENSIONS_BASE": {
+            path: order
+            for path, order in default_settings.EXTENSIONS_BASE.items()
+            if path not in _UNUSED_EXTENSIONS
+        },
         # Each crawler looked up ten packages' versions (~10 ms) for one INFO line we never show.
         "LOG_VERSIONS": [],
         "LOG_LEVEL": "WARNING" if settings.log_level.upper() != "DEBUG" else "INFO",
