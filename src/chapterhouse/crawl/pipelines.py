@@ -36,10 +36,18 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        """Start the crawl's store process."""
+        """Start the crawl's store process; the spider hands chapter pages to it directly."""
         spider: Any = self.crawler.spider
         self.chapters = ChapterStoreProcess(spider.site, spider.recorder)
         self.chapters.start()
+        spider.hand_over = self.hand_over
+
+    def hand_over(self, page: ChapterPage) -> None:
+        """Pass one chapter page to the store process (unless storing has failed already)."""
+        recorder: JobRecorder = self.crawler.spider.recorder  # type: ignore[union-attr]
+        assert self.chapters is not None
+        if recorder.outcome.store_error is None:
+            self.chapters.put(page.ref, page.response)
 
     def close_spider(self) -> Deferred[None]:
         """Wait for the store process to write what it holds; Scrapy waits on the result."""
@@ -50,9 +58,8 @@ class StorePipeline:
         """Save a NovelData (at once) or hand a ChapterPage to the store process."""
         recorder: JobRecorder = self.crawler.spider.recorder  # type: ignore[union-attr]
         assert self.chapters is not None
-        if isinstance(item, ChapterPage):
-            if recorder.outcome.store_error is None:
-                self.chapters.put(item.ref, item.response)
+        if isinstance(item, ChapterPage):  # a page that held every chapter (AO3's whole work)
+            self.hand_over(item)
             return item
         store(recorder, item)
         if isinstance(item, NovelData) and recorder.novel_id is not None:
