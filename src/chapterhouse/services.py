@@ -17,6 +17,7 @@ from chapterhouse.config import Settings, redact
 from chapterhouse.crawl.registry import SiteRegistry
 from chapterhouse.db import jobs as job_queries
 from chapterhouse.db.engine import make_engine, make_session_factory
+from chapterhouse.db.locks import lock_submissions
 from chapterhouse.db.models import IngestionJob, JobStatus, Novel, utcnow
 from chapterhouse.errors import (
     ConflictError,
@@ -91,6 +92,7 @@ def submit_ingest(
     """
     site, ref = rt.registry.resolve(url)
     with rt.sessions() as session:
+        lock_submissions(session, ref.key, client)  # to the first commit: one job per novel
         active = job_queries.find_active_job(session, ref.key)
         if active is not None:
             return SubmitResult(active, created=False)
@@ -161,6 +163,7 @@ def retry_job(rt: Runtime, job_id: int) -> SubmitResult:
         job = job_queries.get_job(session, job_id)
         if job.status in JobStatus.ACTIVE:
             raise ConflictError(f"job {job_id} is {job.status}; only ended jobs can be retried")
+        lock_submissions(session, job.novel_key, None)
         active = job_queries.find_active_job(session, job.novel_key)
         if active is not None:
             return SubmitResult(active, created=False)

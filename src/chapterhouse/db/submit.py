@@ -3,8 +3,9 @@
 The same decisions as `services.submit_ingest` makes through the ORM, which SQLite keeps
 using: an active job of the novel is returned as is; a client at its cap on active jobs is
 refused; otherwise a queued job is inserted with its RQ id, and committed before we answer.
-One round trip instead of five, and one for a whole burst of submissions (the API batches
-them); the API's tests hold both paths to the same answers.
+One statement instead of five, and one for a whole burst of submissions (the API batches
+them), after the burst's advisory locks (`db/locks.py`), which keep other processes deciding
+on the same novels or clients waiting; the API's tests hold both paths to the same answers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncpg
 import orjson
 
 from chapterhouse.crawl.site import NovelRef
+from chapterhouse.db.locks import LOCK_SQL, submission_keys
 from chapterhouse.db.models import JobStatus
 
 # One row per submission ($1..$7, arrays of the same length, novel keys distinct), in one
@@ -109,18 +111,22 @@ async def record_submissions(
         if submission.ref.key not in firsts:
             firsts[submission.ref.key] = len(distinct)
             distinct.append(submission)
-    rows = await conn.fetch(
-        SUBMIT_SQL,
-        [s.ref.key for s in distinct],
-        [s.client for s in distinct],
-        [s.ref.site for s in distinct],
-        [s.ref.site_novel_id for s in distinct],
-        [s.ref.kind == "novel" for s in distinct],  # a series is no novel: its id may be one's
-        [s.ref.url for s in distinct],
-        [s.site_name for s in distinct],
-        cap,
-        list(JobStatus.ACTIVE),
-    )
+    async with conn.transaction():
+        # Held to the commit: another process's submission of these novels or clients waits.
+        keys = submission_keys((s.ref.key for s in distinct), (s.client for s in distinct))
+        await conn.fetchval(LOCK_SQL, keys)
+        rows = await conn.fetch(
+            SUBMIT_SQL,
+            [s.ref.key for s in distinct],
+            [s.client for s in distinct],
+            [s.ref.site for s in distinct],
+            [s.ref.site_novel_id for s in distinct],
+            [s.ref.kind == "novel" for s in distinct],  # a series is no novel: its id may be one's
+            [s.ref.url for s in distinct],
+            [s.site_name for s in distinct],
+            cap,
+            list(JobStatus.ACTIVE),
+        )
     decided: dict[int, Recorded] = {}
     for row in rows:
         if row["outcome"] == "capped":
