@@ -119,14 +119,10 @@ def preload() -> None:
     `run_job` imports the runner (and so Scrapy) lazily, which costs about a second; the bare
     crawl needs the same modules. Importing them up front keeps imports out of both timings.
     """
-    import chapterhouse.crawl.ingest
-    import chapterhouse.crawl.runner
-    import chapterhouse.crawl.sites.royalroad
-    import chapterhouse.queue.connection  # noqa: F401
+    import chapterhouse.queue.connection  # noqa: F401  (the bare crawl asks whether Redis answers)
     from chapterhouse.crawl.preload import preload_crawl
 
-    # What a worker imports before it forks a work horse: Scrapy's components too.
-    preload_crawl(get_settings())
+    preload_crawl(get_settings())  # the crawl modules, Scrapy's components, the database driver
 
 
 def main(argv: list[str] | None = None) -> int:

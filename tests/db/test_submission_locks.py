@@ -14,8 +14,10 @@ import asyncpg
 
 from chapterhouse.config import Settings
 from chapterhouse.db.aio import asyncpg_dsn
+from chapterhouse.db.jobs import set_job
+from chapterhouse.db.models import JobStatus
 from chapterhouse.db.submit import Recorded, Submission, record_submissions
-from chapterhouse.services import Runtime, SubmitResult, submit_ingest
+from chapterhouse.services import Runtime, SubmitResult, retry_job, submit_ingest
 
 URL = "https://www.royalroad.com/fiction/4242/held"
 WAIT = 0.5  # long enough for an unlocked submission to have finished
@@ -105,3 +107,31 @@ def test_the_cli_waits_for_an_api_process_deciding_on_the_same_novel(
     assert waited
     assert [r.created for r in results] == [False]
     assert results[0].job.id == held.job["id"]
+
+
+def test_a_retry_waits_for_an_api_process_deciding_on_the_same_novel(
+    settings: Settings, runtime: Runtime
+) -> None:
+    failed = submit_ingest(runtime, URL, enqueue=False).job.id
+    with runtime.sessions() as session:
+        set_job(session, failed, status=JobStatus.FAILED, error="boom")
+    results: list[SubmitResult] = []
+
+    async def scenario() -> tuple[Recorded, bool]:
+        one = await asyncpg.connect(asyncpg_dsn(settings))
+        try:
+            async with one.transaction():
+                held = await record_submissions(one, [submission(runtime, URL)], cap=0)
+                retry = threading.Thread(target=lambda: results.append(retry_job(runtime, failed)))
+                retry.start()
+                await asyncio.sleep(WAIT)
+                waited = retry.is_alive()
+            await asyncio.to_thread(retry.join, 30)
+            return held[0], waited
+        finally:
+            await one.close()
+
+    held, waited = asyncio.run(scenario())
+    assert held.outcome == "created" and waited
+    # The novel's new job is returned; the failed one is not queued beside it.
+    assert [(r.created, r.job.id) for r in results] == [(False, held.job["id"])]

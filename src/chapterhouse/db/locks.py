@@ -5,7 +5,8 @@ inserted: two processes (two API workers, or the API and the CLI) doing that at 
 read "none" and both insert. On PostgreSQL each submission first takes transaction-scoped
 advisory locks on its novel and its client, so the second waits for the first's commit and then
 sees its job. Locks are taken in ascending order, so two batches never wait on each other in a
-circle. SQLite needs none: it lets one writer in at a time.
+circle. SQLite has no such locks, and its one writer at a time does not stop two processes from
+both reading "none" first: it stays the single-machine default, where submissions are few.
 """
 
 from __future__ import annotations
