@@ -7,6 +7,7 @@ mean the database is away become DatabaseUnavailableError (503), like the engine
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -79,7 +80,10 @@ async def connection(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     try:
         yield conn
     except _GONE as exc:
-        conn.terminate()  # never handed out again: the pool opens a fresh one
+        # Never handed out again: the pool opens a fresh one. When the server closed it first,
+        # asyncpg may have taken it back from us already, and terminating it again is refused.
+        with contextlib.suppress(InterfaceError):
+            conn.terminate()
         raise unavailable(exc) from None
     finally:
         await pool.release(conn)
