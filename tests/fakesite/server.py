@@ -75,6 +75,8 @@ class FakeSite:
     raw: dict[str, RawAnswer] = field(default_factory=dict)
     robots: str = "User-agent: *\nDisallow: /private/\n"
     hits: list[Hit] = field(default_factory=list)
+    in_flight: int = 0  # requests being answered now
+    most_in_flight: int = 0  # the most ever answered at once
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -197,17 +199,24 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
             status, headers, body = site.respond(FakeRequest(method, path, form, cookies, query))
             with site.lock:
                 site.hits.append(Hit(arrived, path, status, agent, method, form, cookies))
-            for prefix, seconds in site.slow.items():
-                if path.startswith(prefix):
-                    time.sleep(seconds)
-            data = body.encode("utf-8")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            kind = "application/rss+xml" if FEED.match(path) else "text/html"
-            self.send_header("Content-Type", f"{kind}; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
+                site.in_flight += 1
+                site.most_in_flight = max(site.most_in_flight, site.in_flight)
+            try:
+                for prefix, seconds in site.slow.items():
+                    if path.startswith(prefix):
+                        time.sleep(seconds)
+                data = body.encode("utf-8")
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                kind = "application/rss+xml" if FEED.match(path) else "text/html"
+                self.send_header("Content-Type", f"{kind}; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+            finally:
+                # Counted out before the body goes: no client can have its answer earlier.
+                with site.lock:
+                    site.in_flight -= 1
             self.wfile.write(data)
 
         def send_raw(self, raw: RawAnswer, hit: Hit) -> None:

@@ -4,6 +4,11 @@ Each domain has three keys: the earliest time the next request may start, the le
 requests in flight (a sorted set, so a killed worker's lease simply expires), and a cool-down
 set when the site answers 429/503. One Lua script decides atomically, on Redis's clock, so
 workers on machines with skewed clocks still agree.
+
+With no interval between requests, only the number in flight is shared: a crawler then hands the
+slot of a request that just ended to its next request itself, asking Redis again only every
+`REUSE_FOR` seconds. The count in flight is the same either way; a cool-down or pause set by
+another worker is seen within `REUSE_FOR` instead of at once.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,13 +40,17 @@ PREFIX = "chapterhouse:polite"
 # An ended request's slot is freed with the next request's acquire when one follows at once
 # (the usual case in a crawl), else after this many seconds.
 RELEASE_AFTER = 0.05
+# With no interval, a slot taken from Redis is handed from one request to the next for this long.
+REUSE_FOR = 0.1
 
 # KEYS: next start, leases, cool-down, paused domains, requests-sent counters.
 # ARGV: interval, concurrency, token, lease, domain, the token of this crawler's previous request
-# to the domain when it ended since ('' for none): freeing it here saves a round trip a page.
+# to the domain when it ended since ('' for none): freeing it here saves a round trip a page;
+# requests sent on a handed-over slot, not counted yet.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+if tonumber(ARGV[7]) > 0 then redis.call('HINCRBY', KEYS[5], ARGV[5], ARGV[7]) end
 if ARGV[6] ~= '' then
   redis.call('ZREM', KEYS[2], ARGV[6])
   local ended = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -62,9 +72,11 @@ return {'go', '0', ''}
 """
 
 # A request's end also pushes the next start out, so gaps hold even when responses are slow.
+# KEYS: next start, leases, requests-sent counters. ARGV: interval, token, domain, uncounted.
 _RELEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+if tonumber(ARGV[4]) > 0 then redis.call('HINCRBY', KEYS[3], ARGV[3], ARGV[4]) end
 redis.call('ZREM', KEYS[2], ARGV[2])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now + tonumber(ARGV[1]) > nxt then
@@ -108,23 +120,26 @@ class DomainLimiter:
         return [f"{PREFIX}:{domain}:next", f"{PREFIX}:{domain}:leases", f"{PREFIX}:{domain}:cool"]
 
     def try_acquire(
-        self, domain: str, limit: Limit, token: str, ended: str = ""
+        self, domain: str, limit: Limit, token: str, ended: str = "", uncounted: int = 0
     ) -> tuple[float, str]:
         """(0, "") when the request may start now, else (seconds to wait, why).
 
         `ended` is the token of a request that ended since and was not released yet: it is
-        released first, in the same round trip. A request let go is counted for /metrics.
+        released first, in the same round trip. A request let go is counted for /metrics, and
+        so are `uncounted` requests sent on a handed-over slot.
         """
         verdict, wait, why = self._acquire(
             keys=[*self._keys(domain), DOMAINS_KEY, REQUESTS_KEY],
-            args=[limit.interval, limit.concurrency, token, self.lease, domain, ended],
+            args=[limit.interval, limit.concurrency, token, self.lease, domain, ended, uncounted],
         )
         return (0.0, "") if verdict == b"go" else (float(wait), why.decode())
 
-    def release(self, domain: str, limit: Limit, token: str) -> None:
-        """The request ended; free its slot."""
+    def release(self, domain: str, limit: Limit, token: str, uncounted: int = 0) -> None:
+        """The request ended; free its slot (and count `uncounted` requests for /metrics)."""
         keys = self._keys(domain)
-        self._release(keys=keys[:2], args=[limit.interval, token])
+        self._release(
+            keys=[*keys[:2], REQUESTS_KEY], args=[limit.interval, token, domain, uncounted]
+        )
 
     def cool_down(self, domain: str, seconds: float) -> float:
         """Pause the domain for every worker; returns the Redis time it is paused until."""
@@ -196,8 +211,11 @@ class PolitenessMiddleware:
         self.on_wait = on_wait
         self.on_pause = on_pause
         # Slots of ended requests, freed with this crawler's next acquire for the domain (one
-        # round trip instead of two) or by a timer soon after, whichever comes first.
-        self._ended: dict[str, tuple[str, Any]] = {}
+        # round trip instead of two) or by a timer soon after, whichever comes first; with the
+        # monotonic time each was taken from Redis (handing it over stops REUSE_FOR after).
+        self._ended: dict[str, tuple[str, Any, float]] = {}
+        # Requests sent on a handed-over slot per domain, counted with the next Redis call.
+        self._uncounted: dict[str, int] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PolitenessMiddleware:
@@ -239,12 +257,16 @@ class PolitenessMiddleware:
     async def process_request(self, request: Request) -> None:
         """Wait for a slot on the request's domain, then let it go."""
         domain = _domain(request.url)
+        if self._hand_over(request, domain):
+            return
         token = uuid.uuid4().hex
         announced = 0.0
         pause_shown = False
-        ended = self._take_ended(domain)
+        ended, _ = self._take_ended(domain)
         while True:
-            wait, why = self.limiter.try_acquire(domain, self.limit, token, ended)
+            taken = time.monotonic()
+            uncounted = self._uncounted.pop(domain, 0)
+            wait, why = self.limiter.try_acquire(domain, self.limit, token, ended, uncounted)
             ended = ""
             if wait <= 0:
                 break
@@ -263,12 +285,27 @@ class PolitenessMiddleware:
         if announced and self.on_wait is not None:
             self.on_wait(domain, 0.0)
         request.meta["polite_token"] = token
+        request.meta["polite_taken"] = taken
+
+    def _hand_over(self, request: Request, domain: str) -> bool:
+        """Start the request on the slot of one that just ended, when no interval is due."""
+        if self.limit.interval > 0:
+            return False  # every start must be spaced in Redis, for every worker
+        ended = self._ended.get(domain)
+        if ended is None or time.monotonic() - ended[2] >= REUSE_FOR:
+            return False
+        token, taken = self._take_ended(domain)
+        request.meta["polite_token"] = token
+        request.meta["polite_taken"] = taken
+        self._uncounted[domain] = self._uncounted.get(domain, 0) + 1
+        return True
 
     def process_response(self, request: Request, response: Response) -> Response:
         """Free the slot; a 429/503 cools the domain down for every worker."""
         domain = _domain(request.url)
-        self._ended_now(request, domain)
-        if response.status in (429, 503):
+        throttled = response.status in (429, 503)
+        self._ended_now(request, domain, reusable=not throttled)
+        if throttled:
             safely(record_throttled, self.limiter.redis, domain, response.status)
             strikes = self.limiter.strike(domain)
             self._struck.add(domain)
@@ -295,8 +332,10 @@ class PolitenessMiddleware:
         for domain in list(self._ended):
             self._release_ended(domain)
 
-    def _ended_now(self, request: Request, domain: str) -> None:
+    def _ended_now(self, request: Request, domain: str, *, reusable: bool = True) -> None:
         token = request.meta.pop("polite_token", None)
+        # A throttled answer sends the next request to Redis, where the cool-down now is.
+        taken = request.meta.pop("polite_taken", 0.0) if reusable else float("-inf")
         if not token:
             return  # it never left (refused by robots.txt, say)
         if domain in self._ended:
@@ -304,19 +343,20 @@ class PolitenessMiddleware:
         from twisted.internet import reactor
 
         timer = cast(Any, reactor).callLater(RELEASE_AFTER, self._release_ended, domain)
-        self._ended[domain] = (token, timer)
+        self._ended[domain] = (token, timer, taken)
 
-    def _take_ended(self, domain: str) -> str:
-        token, timer = self._ended.pop(domain, ("", None))
+    def _take_ended(self, domain: str) -> tuple[str, float]:
+        token, timer, taken = self._ended.pop(domain, ("", None, 0.0))
         if timer is not None and timer.active():
             timer.cancel()
-        return token
+        return token, taken
 
     def _release_ended(self, domain: str) -> None:
-        token = self._take_ended(domain)
+        token, _ = self._take_ended(domain)
         if token:
+            uncounted = self._uncounted.pop(domain, 0)
             try:
-                self.limiter.release(domain, self.limit, token)
+                self.limiter.release(domain, self.limit, token, uncounted)
             except RedisError as exc:  # the lease runs out by itself
                 log.warning("politeness slot for %s not released: %s", domain, exc)
 

@@ -19,7 +19,6 @@ import logging
 import multiprocessing
 import os
 import pickle
-import queue
 import signal
 import sys
 import threading
@@ -36,7 +35,12 @@ from chapterhouse.errors import ChapterhouseError
 log = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-OUTBOX_PAGES = 64  # pages handed over but not yet written to the pipe, at most
+# Bytes of pages handed over but not read by the child yet, at most (Linux's cap unless raised).
+PIPE_BYTES = 1024 * 1024
+_F_SETPIPE_SZ = 1031
+# The child yields the CPU to the crawl: fetching is the path every page waits on, and the child
+# catches up in its pauses (a child far behind fills the outbox, and the crawl waits for it).
+STORE_NICENESS = 0
 
 
 class StoreProcessError(RuntimeError):
@@ -49,23 +53,24 @@ class ChapterStoreProcess:
     def __init__(self, site: Site, recorder: JobRecorder) -> None:
         self.site = site
         self.recorder = recorder
-        self._conn: Connection | None = None
+        self._pages: Connection | None = None  # pages to the child
+        self._reports: Connection | None = None  # what the child says back
         self._process: Any = None
         self._reader: threading.Thread | None = None
         self._last_page: Any = None  # the response last sent: AO3 sends one page per chapter
         self._ended = threading.Event()
-        # Pages wait here for the sending thread, so a pipe write never stalls the reactor;
-        # a full queue does (the child is far behind), which keeps memory bounded.
-        self._outbox: queue.Queue[Any] = queue.Queue(maxsize=OUTBOX_PAGES)
-        self._sender: threading.Thread | None = None
+        self._sending = threading.Lock()  # `finish` sends from a thread of the pool
 
     def start(self) -> None:
         """Fork the child and start listening to it."""
-        ours, theirs = multiprocessing.Pipe()
+        pages_in, pages_out = multiprocessing.Pipe(duplex=False)
+        reports_in, reports_out = multiprocessing.Pipe(duplex=False)
+        _widen(pages_out)
         context = multiprocessing.get_context("fork")
         self._process = context.Process(
             target=_serve,
-            args=(theirs, ours, self.site, self.recorder, os.getpid()),
+            args=(pages_in, reports_out, (pages_out, reports_in), self.site, self.recorder),
+            kwargs={"parent": os.getpid()},
             name=f"chapterhouse-store-{self.recorder.job_id}",
             daemon=True,
         )
@@ -74,16 +79,13 @@ class ChapterStoreProcess:
         # now stays frozen (out of the collector's reach) on both sides until the child ends.
         gc.freeze()
         self._process.start()
-        theirs.close()
-        self._conn = ours
+        pages_in.close()
+        reports_out.close()
+        self._pages, self._reports = pages_out, reports_in
         self._reader = threading.Thread(
             target=self._listen, name="chapterhouse-store-reader", daemon=True
         )
         self._reader.start()
-        self._sender = threading.Thread(
-            target=self._send_all, name="chapterhouse-store-sender", daemon=True
-        )
-        self._sender.start()
 
     def novel_stored(self, novel_id: int) -> None:
         """Tell the child which novel the chapters belong to (stored by the crawl itself)."""
@@ -100,8 +102,6 @@ class ChapterStoreProcess:
     def finish(self, timeout: float | None = None) -> None:
         """Let the child store what it holds, close, and report; wait for it (blocking)."""
         self._send(None)
-        if self._sender is not None:
-            self._sender.join(timeout)
         self._ended.wait(timeout)
         if self._process is not None:
             self._process.join(5)
@@ -109,36 +109,27 @@ class ChapterStoreProcess:
                 self._process.kill()
                 self._process.join()
         gc.unfreeze()
-        if self._conn is not None:
-            self._conn.close()
+        for conn in (self._pages, self._reports):
+            if conn is not None:
+                conn.close()
 
     def _send(self, message: Any) -> None:
-        while self._conn is not None and not self._ended.is_set():
-            try:
-                self._outbox.put(message, timeout=0.5)
-                return
-            except queue.Full:
-                continue  # the child is busy; or gone, which the reader notices
-
-    def _send_all(self) -> None:
-        assert self._conn is not None
-        while True:
-            message = self._outbox.get()
-            if self._ended.is_set():
-                return  # the child is gone; what is left is dropped
-            try:
-                self._conn.send(message)
-            except (BrokenPipeError, EOFError, OSError) as exc:
-                self._fail(StoreProcessError(f"the chapter store process is gone: {exc}"))
-                return
-            if message is None:
-                return
+        # Written by the calling thread itself: a handing-over thread cost the reactor more in
+        # taking the GIL back after each of its system calls than the write does. The pipe holds
+        # PIPE_BYTES, so the write only waits when the child is that far behind.
+        if self._pages is None or self._ended.is_set():
+            return  # the child is gone; what is left is dropped
+        try:
+            with self._sending:
+                self._pages.send(message)
+        except (BrokenPipeError, EOFError, OSError) as exc:
+            self._fail(StoreProcessError(f"the chapter store process is gone: {exc}"))
 
     def _listen(self) -> None:
-        assert self._conn is not None
+        assert self._reports is not None
         try:
             while True:
-                kind, *rest = self._conn.recv()
+                kind, *rest = self._reports.recv()
                 if kind == "failed":
                     ref, reason = rest
                     self.recorder.chapter_failed(ref, reason)
@@ -165,12 +156,31 @@ class ChapterStoreProcess:
             self.recorder.outcome.store_error = error
 
 
+def _widen(conn: Connection) -> None:
+    """Let the pipe hold PIPE_BYTES (Linux; elsewhere, or when refused, it keeps its size)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), _F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, OSError):
+        pass
+
+
 def _serve(
-    conn: Connection, parents_end: Connection, site: Site, recorder: JobRecorder, parent: int
+    pages: Connection,
+    conn: Connection,
+    parents_ends: tuple[Connection, Connection],
+    site: Site,
+    recorder: JobRecorder,
+    *,
+    parent: int,
 ) -> None:
-    """The child: store every chapter page that comes, until told to close."""
-    parents_end.close()
+    """The child: store every chapter page that comes on `pages`, until told to close; report
+    on `conn`."""
+    for end in parents_ends:
+        end.close()
     _die_with(parent)
+    os.nice(STORE_NICENESS)
     # The crawl's process decides when to stop (a signal reaches the whole process group).
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -182,7 +192,7 @@ def _serve(
     page: Any = None
     told_canceled = False
     while True:
-        message = conn.recv()
+        message = pages.recv()
         if message is None:
             break
         if message[0] == "novel":
