@@ -92,7 +92,9 @@ def submit_ingest(
     """
     site, ref = rt.registry.resolve(url)
     with rt.sessions() as session:
-        lock_submissions(session, ref.key, client)  # to the first commit: one job per novel
+        # To the first commit: one job per novel, and the client's cap (when there is one).
+        capped = client if rt.settings.max_active_jobs_per_client > 0 else None
+        lock_submissions(session, ref.key, capped)
         active = job_queries.find_active_job(session, ref.key)
         if active is not None:
             return SubmitResult(active, created=False)

@@ -135,3 +135,51 @@ def test_a_retry_waits_for_an_api_process_deciding_on_the_same_novel(
     assert held.outcome == "created" and waited
     # The novel's new job is returned; the failed one is not queued beside it.
     assert [(r.created, r.job.id) for r in results] == [(False, held.job["id"])]
+
+
+def test_without_a_cap_one_clients_submissions_do_not_wait_for_each_other(
+    runtime: Runtime,
+) -> None:
+    # A client is locked only to hold its cap: with none (0), its batches run side by side.
+    _, waited, second = held_then(
+        runtime,
+        submission(runtime, URL, "importer"),
+        submission(runtime, "https://www.royalroad.com/fiction/4243/other", "importer"),
+        cap=0,
+    )
+    assert not waited and second.outcome == "created"
+
+
+def test_submissions_never_scan_the_jobs_table_planned_while_it_was_empty(
+    runtime: Runtime,
+) -> None:
+    # A fresh install: the jobs table analysed empty, then a burst of submissions on one
+    # connection. A plan cached from those first runs would read every job for each new one.
+    def batch(start: int, size: int) -> list[Submission]:
+        return [
+            submission(runtime, f"https://www.royalroad.com/fiction/{n}/burst")
+            for n in range(start, start + size)
+        ]
+
+    async def seq_scans(conn: asyncpg.Connection) -> int:
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        return await conn.fetchval(
+            "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'ingestion_jobs'"
+        )
+
+    async def scenario() -> tuple[int, int]:
+        conn = await asyncpg.connect(asyncpg_dsn(runtime.settings))
+        try:
+            await conn.execute("ANALYZE ingestion_jobs")
+            for i in range(10):  # PostgreSQL may settle on one plan for all after five
+                await record_submissions(conn, batch(10_000 + i, 1), cap=0)
+            await record_submissions(conn, batch(20_000, 3000), cap=0)
+            before = await seq_scans(conn)
+            for i in range(5):
+                await record_submissions(conn, batch(30_000 + i, 1), cap=0)
+            return before, await seq_scans(conn)
+        finally:
+            await conn.close()
+
+    before, after = asyncio.run(scenario())
+    assert after == before
