@@ -55,10 +55,11 @@ class Pagination:
             raise NotFoundError(f"offset {self.offset} is past the end: {there}")
 
 
-async def get_pagination(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")] = 0,
-) -> Pagination:
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_INT, description="Items to skip.")]
+
+
+async def get_pagination(limit: LimitQuery = 20, offset: OffsetQuery = 0) -> Pagination:
     """Paging parameters shared by every listing."""
     return Pagination(limit=limit, offset=offset)
 
