@@ -39,8 +39,8 @@ _PR_SET_PDEATHSIG = 1
 PIPE_BYTES = 1024 * 1024
 _F_SETPIPE_SZ = 1031
 # The child yields the CPU to the crawl: fetching is the path every page waits on, and the child
-# catches up in its pauses (a child far behind fills the outbox, and the crawl waits for it).
-STORE_NICENESS = 0
+# catches up in its pauses (a child far behind fills the pipe, and the crawl waits for it).
+STORE_NICENESS = 5
 
 
 class StoreProcessError(RuntimeError):
