@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from chapterhouse.api.schemas import NovelSummary
 from chapterhouse.config import Settings
+from chapterhouse.db.models import Novel
 from chapterhouse.services import Runtime
 from tests.api import TestClient, api_client
 from tests.factories import make_chapter, make_genre, make_novel
@@ -77,6 +79,31 @@ def test_novels_are_listed_by_title_with_their_genres(client: TestClient) -> Non
     assert "synopsis" not in mol
     # SQLite hands back naive timestamps; the API always says they are UTC.
     assert datetime.fromisoformat(mol["updated_at"]).utcoffset() is not None
+
+
+def test_listed_novels_are_exactly_what_their_schema_writes(
+    any_runtime: Runtime, client: TestClient
+) -> None:
+    # PostgreSQL writes the listing's JSON itself: it must match the schema's, timestamps too.
+    with any_runtime.sessions() as session:
+        stamps = {
+            "mother-of-learning": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            "the-wandering-inn": datetime(2026, 1, 2, 3, 4, 5, 120, tzinfo=UTC),
+            "percent-zen": datetime(2025, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+        }
+        for novel in session.scalars(select(Novel).where(Novel.slug.in_(stamps))):
+            novel.updated_at = stamps[novel.slug]
+        session.commit()
+    items = client.get("/novels").json()["items"]
+    written = {item["slug"]: item["updated_at"] for item in items}
+    assert {slug: written[slug] for slug in stamps} == {
+        "mother-of-learning": "2026-01-02T03:04:05Z",
+        "the-wandering-inn": "2026-01-02T03:04:05.000120Z",
+        "percent-zen": "2025-12-31T23:59:59.500000Z",
+    }
+    for item in items:
+        assert NovelSummary.model_validate(item).model_dump(mode="json") == item
+        assert list(item) == list(NovelSummary.model_fields)  # in the schema's order
 
 
 @pytest.mark.parametrize(

@@ -56,14 +56,7 @@ async def list_novels(
     query = NovelQuery(search=search, genre=genre, limit=page.limit, offset=page.offset)
     result = await reader.novels(query)
     page.check(result.total, "novel")
-    if result.body is None:  # identical requests of a batch share the page: encoded once
-        result.body = PageOf[NovelSummary](
-            items=[NovelSummary.model_validate(item) for item in result.items],
-            total=result.total,
-            limit=page.limit,
-            offset=page.offset,
-        ).model_dump_json()
-    return Response(result.body, media_type="application/json")
+    return Response(result.body(page.limit, page.offset), media_type="application/json")
 
 
 def _list_novels(
