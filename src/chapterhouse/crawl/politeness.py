@@ -334,8 +334,9 @@ class PolitenessMiddleware:
 
     def _ended_now(self, request: Request, domain: str, *, reusable: bool = True) -> None:
         token = request.meta.pop("polite_token", None)
-        # A throttled answer sends the next request to Redis, where the cool-down now is.
-        taken = request.meta.pop("polite_taken", 0.0) if reusable else float("-inf")
+        taken = request.meta.pop("polite_taken", 0.0)
+        if not reusable:  # a throttled answer: the next request asks Redis, where the cool-down is
+            taken = float("-inf")
         if not token:
             return  # it never left (refused by robots.txt, say)
         if domain in self._ended:
