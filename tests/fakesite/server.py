@@ -212,6 +212,9 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
                 kind = "application/rss+xml" if FEED.match(path) else "text/html"
                 self.send_header("Content-Type", f"{kind}; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
+                # As HTTP/1.0 servers say: without it, Twisted pools the connection this server
+                # closes, and a POST that reuses it first fails ("closed cleanly", never retried).
+                self.send_header("Connection", "close")
                 self.end_headers()
             finally:
                 # Counted out before the body goes: no client can have its answer earlier.
@@ -223,7 +226,7 @@ def serve(site: FakeSite) -> ThreadingHTTPServer:
             with site.lock:
                 site.hits.append(hit)
             self.send_response(raw.status)
-            for name, value in raw.headers.items():
+            for name, value in {"Connection": "close", **raw.headers}.items():
                 self.send_header(name, value)
             if isinstance(raw.body, bytes):
                 self.send_header("Content-Length", str(len(raw.body)))
