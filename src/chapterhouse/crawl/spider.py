@@ -127,8 +127,7 @@ class NovelSpider(scrapy.Spider):
         """
         self._stop_if_asked()
         self.hand_over(ChapterPage(ref, response))
-        for request in self._next_chapters(1, referer=response.url):
-            self.crawler.engine.crawl(request)
+        self._schedule_next(1, referer=response.url)
 
     def hand_over(self, page: ChapterPage) -> None:
         """Give a fetched page to the store process; the store pipeline puts itself here."""
@@ -147,6 +146,13 @@ class NovelSpider(scrapy.Spider):
         self.recorder.chapter_failed(ref, describe_failure(ref.url, failure))
         yield from self._next_chapters(1)
 
+    def _schedule_next(self, count: int, referer: str | None = None) -> bool:
+        """Give the next chapters' requests to the scheduler itself; whether there were any."""
+        requests = list(self._next_chapters(count, referer))
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        return bool(requests)
+
     def _next_chapters(self, count: int, referer: str | None = None) -> Iterator[scrapy.Request]:
         # `referer` is for a request that skips the spider middlewares (which set it otherwise).
         headers = {"Referer": referer} if referer else None
@@ -163,12 +169,9 @@ class NovelSpider(scrapy.Spider):
     def _on_idle(self) -> None:
         # A request can vanish without its callback or errback (a middleware dropping it):
         # never end the crawl while chapters still wait.
-        if self.recorder.outcome.store_error is None and not self.recorder.outcome.canceled:
-            requests = list(self._next_chapters(WINDOW))
-            for request in requests:
-                self.crawler.engine.crawl(request)
-            if requests:
-                raise DontCloseSpider
+        outcome = self.recorder.outcome
+        if outcome.store_error is None and not outcome.canceled and self._schedule_next(WINDOW):
+            raise DontCloseSpider
 
     def _stop_if_ours(self, failure: Failure) -> None:
         # Redis (the shared politeness limits) failing is our outage, not the site's answer:

@@ -78,7 +78,7 @@ FROM cand c WHERE NOT ($8 <= 0 OR c.client IS NULL OR c.before < $8)
 # the sizes known then: on a fresh install, an empty jobs table, so it scans the table for every
 # submission, slower with each job, until the next ANALYZE. Planning anew is a fraction of a
 # millisecond a batch.
-BEGIN_SQL = f"SELECT set_config('plan_cache_mode', 'force_custom_plan', true), ({LOCK_SQL})"
+LOCK_AND_PLAN_SQL = f"SELECT set_config('plan_cache_mode', 'force_custom_plan', true), ({LOCK_SQL})"
 
 MARK_FAILED_SQL = """
 UPDATE ingestion_jobs SET status = $2, error = $3, finished_at = statement_timestamp(),
@@ -123,7 +123,7 @@ async def record_submissions(
         # Clients are locked only for their cap: with none, one client's batches run side by side.
         clients = [s.client for s in distinct] if cap > 0 else []
         keys = submission_keys((s.ref.key for s in distinct), clients)
-        await conn.fetchrow(BEGIN_SQL, keys)
+        await conn.fetchrow(LOCK_AND_PLAN_SQL, keys)
         rows = await conn.fetch(
             SUBMIT_SQL,
             [s.ref.key for s in distinct],
